@@ -1,0 +1,55 @@
+# Daogou's set-up. `make run` starts the assistant, `make test` runs the tests; both install first.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+INSTALLED := $(VENV)/.installed
+RASA_MODEL := models/rasa/daogou.tar.gz
+RASA_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules -type f 2>/dev/null) $(wildcard daogou_nlu/*.py)
+
+.PHONY: install run shell test train models recsys-model lookups catalog clean
+
+install: $(INSTALLED)
+
+$(INSTALLED): pyproject.toml requirements.lock
+	@python=$$(scripts/find_python310.sh) && echo "using $$python" && \
+	  ( [ -x $(PY) ] || "$$python" -m venv $(VENV) )
+	$(PY) -m pip install --quiet --upgrade "pip==24.0"
+	$(PY) -m pip install --quiet -r requirements.lock
+	$(PY) -m pip install --quiet --no-deps -e ".[test]"
+	touch $@
+
+# The Rasa model is rebuilt when its inputs change; the recommender checks its own metadata.
+$(RASA_MODEL): $(INSTALLED) $(RASA_INPUTS)
+	$(RASA) train --config config.yml --domain domain.yml --data data/nlu data/rules --out models/rasa --fixed-model-name daogou
+
+recsys-model: $(INSTALLED)
+	$(PY) -m recsys train --if-missing
+
+models: $(RASA_MODEL) recsys-model
+
+train: $(INSTALLED)  ## retrain everything from scratch
+	rm -f $(RASA_MODEL)
+	$(PY) -m recsys train
+	$(MAKE) $(RASA_MODEL)
+
+run: models  ## start the Rasa server (:5005, REST + socket.io + HTTP API) and the action server (:5055)
+	$(VENV)/bin/honcho --procfile Procfile start
+
+shell: models  ## chat in the terminal (starts the action server in the background)
+	@mkdir -p var; $(VENV)/bin/rasa run actions --actions actions --port 5055 > var/actions.log 2>&1 & \
+	  trap "kill $$! 2>/dev/null" EXIT; \
+	  $(RASA) shell --model $(RASA_MODEL) --endpoints endpoints.yml
+
+test: models
+	$(PY) -m pytest
+
+lookups: $(INSTALLED)  ## regenerate NLU lookup tables from data/catalog/aliases.yml
+	$(PY) scripts/generate_nlu_lookups.py
+
+catalog: $(INSTALLED)  ## rebuild data/catalog from ../shared/datasets/catalogs
+	$(PY) scripts/build_catalog.py
+	$(PY) scripts/generate_nlu_lookups.py
+
+clean:
+	rm -rf models var

@@ -1,0 +1,171 @@
+"""Turning what shoppers type about money into numbers.
+
+Shoppers write budgets in many ways: "under 3000", "3k", "¥2,999", "5000元以内",
+"三千五左右", "2000到3000之间", "1.5w". Product names are full of numbers that
+are not prices ("iPhone 15", "16GB", "65W", "6.7寸"), so a number only counts
+as money when it carries a currency mark or multiplier, sits next to a budget
+word, or is too large to be anything else.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import List, Optional
+
+_CN_DIGITS = {"零": 0, "〇": 0, "一": 1, "二": 2, "两": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CN_UNITS = {"十": 10, "百": 100, "千": 1000}
+_CN_NUMERAL = "零〇一二两三四五六七八九十百千万"
+
+#: How far "around 4000" reaches either side.
+AROUND_TOLERANCE = 0.2
+
+
+class NumberFormatError(ValueError):
+    """Text that looks like a number but is not one."""
+
+
+def parse_chinese_number(text: str) -> int:
+    """Value of a Chinese numeral, including the colloquial short forms.
+
+    "三千" -> 3000, "三千五" -> 3500 (a trailing digit counts in the next unit
+    down), "一万二" -> 12000, "十五" -> 15, "一千零五" -> 1005, "两万" -> 20000.
+    """
+    if not text or any(ch not in _CN_NUMERAL for ch in text):
+        raise NumberFormatError(f"not a Chinese numeral: {text!r}")
+    total = 0  # completed 万 sections
+    section = 0  # value below 万
+    digit: Optional[int] = None
+    last_unit = 1
+    after_zero = False
+    for ch in text:
+        if ch in _CN_DIGITS:
+            if digit is not None and not after_zero:
+                raise NumberFormatError(f"two digits in a row in {text!r}")
+            digit = _CN_DIGITS[ch]
+            after_zero = ch in "零〇"
+            if after_zero:
+                digit = None
+        elif ch in _CN_UNITS:
+            unit = _CN_UNITS[ch]
+            section += (1 if digit is None else digit) * unit
+            digit, last_unit, after_zero = None, unit, False
+        else:  # 万
+            section += digit or 0
+            if section == 0:
+                section = 1
+            total += section * 10000
+            section, digit, last_unit, after_zero = 0, None, 10000, False
+    if digit is not None:
+        # "三千五": a lone trailing digit right after a unit means one unit down; after 零 it is literal.
+        trailing_zero = text[-2] in "零〇" if len(text) >= 2 else True
+        section += digit if (last_unit == 1 or trailing_zero or text[-2] not in "十百千万") else digit * last_unit // 10
+    return total + section
+
+
+@dataclass(frozen=True)
+class PriceRange:
+    """A price constraint in CNY; either bound may be open."""
+
+    min_price: Optional[float] = None
+    max_price: Optional[float] = None
+
+
+@dataclass(frozen=True)
+class _Amount:
+    value: float
+    start: int
+    end: int
+    explicit: bool  # carries a currency mark or multiplier
+
+
+_AMOUNT = re.compile(
+    r"(?P<cur>[¥￥$]|rmb\s*|cny\s*)?"
+    r"(?:(?P<num>\d+(?:\.\d+)?)|(?P<cn>[零〇一二两三四五六七八九十百千万]+))"
+    r"\s*(?P<mult>k(?![a-z])|w(?![a-z])|千|万)?"
+    r"\s*(?P<unit>元|块钱|块|rmb|yuan|cny|kuai)?",
+    re.IGNORECASE,
+)
+_SPEC_UNIT = re.compile(
+    r"\s*(gb|g\b|tb|mb|mp|mah|hz|w\b|寸|英寸|inch|in\b|\"|核|代|年|月|日|号|天|小时|hours?|mm|nm|%|个|款|部|台|种|位|次|折|岁|倍|pro|max|plus|ultra|mini|s\b)",
+    re.IGNORECASE,
+)
+_UPPER = re.compile(r"(under|below|less than|cheaper than|up to|at most|max(imum)?|no more than|not more than|within|budget|<|≤|以内|以下|之内|内|不超过|不到|低于|最多|顶多|预算|封顶)", re.IGNORECASE)
+_LOWER = re.compile(r"(over|above|more than|at least|from|starting|>|≥|以上|起步|起|超过|高于|至少|不低于)", re.IGNORECASE)
+_AROUND = re.compile(r"(around|about|approximately|approx\.?|roughly|~|左右|上下|大概|差不多|大约)", re.IGNORECASE)
+_RANGE_JOIN = re.compile(r"^\s*(-|–|—|~|to|and|到|至|和)\s*$", re.IGNORECASE)
+_BUDGET_WORD = re.compile(r"(budget|price|cost|spend|yuan|rmb|预算|价格|价位|钱|元|块)", re.IGNORECASE)
+
+
+def _normalise(text: str) -> str:
+    """NFKC folds full-width digits and signs; thousands separators go."""
+    text = unicodedata.normalize("NFKC", text)
+    return re.sub(r"(?<=\d)[,，](?=\d{3}\b)", "", text)
+
+
+def _amounts(text: str) -> List[_Amount]:
+    found: List[_Amount] = []
+    for match in _AMOUNT.finditer(text):
+        cur, num, cn, mult, unit = (match.group(g) for g in ("cur", "num", "cn", "mult", "unit"))
+        if num is not None:
+            value = float(num)
+            if num and match.start("num") > 0 and re.match(r"[a-z]", text[match.start("num") - 1], re.IGNORECASE):
+                continue  # part of a model name: "s23", "x100"
+        else:
+            if cn in ("一", "两", "二") and not (mult or unit):
+                continue  # "一款", "两个": an article, not an amount
+            try:
+                value = float(parse_chinese_number(cn))
+            except NumberFormatError:
+                continue
+        multiplier = 1.0
+        if mult:
+            m = mult.lower()
+            if m == "w" and value >= 10:
+                continue  # "65W" is watts; "1.5w" is 15,000 yuan
+            multiplier = {"k": 1000.0, "千": 1000.0, "w": 10000.0, "万": 10000.0}[m]
+        explicit = bool(cur or mult or unit)
+        if not explicit and _SPEC_UNIT.match(text, match.end()):
+            continue
+        found.append(_Amount(value * multiplier, match.start(), match.end(), explicit))
+    return found
+
+
+def parse_budget(text: str) -> Optional[PriceRange]:
+    """Price constraint stated in a message, or None if it states none."""
+    if not text:
+        return None
+    text = _normalise(text).lower()
+    amounts = [a for a in _amounts(text) if a.value > 0]
+    if not amounts:
+        return None
+    # Two amounts joined by "to", "-", "到": a range.
+    for first, second in zip(amounts, amounts[1:]):
+        if _RANGE_JOIN.match(text[first.end:second.start]):
+            low, high = sorted((first.value, second.value))
+            return PriceRange(min_price=low, max_price=high)
+    money = [a for a in amounts if _is_money(text, a)]
+    if not money:
+        return None
+    amount = money[0]
+    if _near(text, amount, _AROUND):
+        return PriceRange(min_price=round(amount.value * (1 - AROUND_TOLERANCE)), max_price=round(amount.value * (1 + AROUND_TOLERANCE)))
+    if _near(text, amount, _LOWER) and not _near(text, amount, _UPPER):
+        return PriceRange(min_price=amount.value)
+    return PriceRange(max_price=amount.value)
+
+
+def _is_money(text: str, amount: _Amount) -> bool:
+    """Small bare numbers are model numbers ("iPhone 15") unless a budget word stands right before them."""
+    if amount.explicit:
+        return True
+    if amount.value >= 100:
+        return True
+    before = text[max(0, amount.start - 14):amount.start]
+    return any(p.search(before) for p in (_UPPER, _LOWER, _AROUND, _BUDGET_WORD))
+
+
+def _near(text: str, amount: _Amount, pattern: "re.Pattern[str]", window: int = 14) -> bool:
+    before = text[max(0, amount.start - window):amount.start]
+    after = text[amount.end:amount.end + 6]
+    return bool(pattern.search(before) or pattern.match(after.lstrip()) or pattern.search(after[:4]))

@@ -1,0 +1,31 @@
+"""The action server's one recommender, loaded once and shared by every action."""
+from __future__ import annotations
+
+import logging
+import threading
+from typing import Optional
+
+from recsys import Recommender, Settings
+
+logger = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_recommender: Optional[Recommender] = None
+
+
+def get_recommender() -> Recommender:
+    """Load (training first if needed) on first use; later calls reuse it."""
+    global _recommender
+    if _recommender is None:
+        with _lock:
+            if _recommender is None:
+                _recommender = Recommender.from_settings(Settings.from_env(), train_if_missing=True)
+                logger.info("recommender ready: %d products", len(_recommender.catalog))
+    return _recommender
+
+
+def set_recommender(recommender: Optional[Recommender]) -> None:
+    """Install a recommender built elsewhere (tests build theirs on temporary data)."""
+    global _recommender
+    with _lock:
+        _recommender = recommender

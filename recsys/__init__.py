@@ -1,0 +1,21 @@
+"""Daogou's recommender: a library with one facade, :class:`Recommender`.
+
+Every client (the Rasa actions, the shop-site API, the CLI, the benchmarks) goes
+through the facade, so that constraints, fallbacks and reasons behave the same
+everywhere. This package never imports Rasa.
+"""
+from recsys.catalog import Catalog, CatalogError, Product
+from recsys.facade import Recommendation, RecommendationQuery, Recommender
+from recsys.reasons import Reason
+from recsys.settings import Settings
+
+__all__ = [
+    "Catalog",
+    "CatalogError",
+    "Product",
+    "Reason",
+    "Recommendation",
+    "RecommendationQuery",
+    "Recommender",
+    "Settings",
+]

@@ -1,0 +1,63 @@
+"""Versioned model artefacts: the files of each model plus one metadata file.
+
+``metadata.json`` is written last, so a directory without it is an unfinished
+training run and is never loaded. The metadata records which catalog and which
+event log the models were fitted on; a mismatch means the models would score
+the wrong products, so loading refuses.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import platform
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Dict, Sequence
+
+from recsys.models.base import ArtifactError
+
+FORMAT_VERSION = 1
+METADATA_FILE = "metadata.json"
+
+
+def ids_hash(ids: Sequence[str]) -> str:
+    return hashlib.sha256("\n".join(ids).encode("utf-8")).hexdigest()[:16]
+
+
+@dataclass
+class ArtifactMetadata:
+    catalog_hash: str
+    events_hash: str
+    n_users: int
+    n_items: int
+    models: Dict[str, Dict[str, Any]]
+    format_version: int = FORMAT_VERSION
+    created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    python: str = field(default_factory=platform.python_version)
+    metrics: Dict[str, float] = field(default_factory=dict)
+
+    def write(self, directory: Path) -> None:
+        tmp = Path(directory) / f".{METADATA_FILE}.tmp"
+        tmp.write_text(json.dumps(asdict(self), indent=2, sort_keys=True))
+        tmp.replace(Path(directory) / METADATA_FILE)
+
+    @classmethod
+    def read(cls, directory: Path) -> "ArtifactMetadata":
+        path = Path(directory) / METADATA_FILE
+        if not path.exists():
+            raise ArtifactError(f"no trained recommender in {directory} (missing {METADATA_FILE})")
+        try:
+            raw = json.loads(path.read_text())
+            metadata = cls(**raw)
+        except (ValueError, TypeError) as exc:
+            raise ArtifactError(f"{path} is corrupt: {exc}") from exc
+        if metadata.format_version != FORMAT_VERSION:
+            raise ArtifactError(f"{path} has format {metadata.format_version}; this code reads {FORMAT_VERSION}")
+        return metadata
+
+    def check_matches(self, catalog_hash: str, events_hash: str, directory: Path) -> None:
+        if self.catalog_hash != catalog_hash:
+            raise ArtifactError(f"models in {directory} were trained on another catalog; retrain them")
+        if self.events_hash != events_hash:
+            raise ArtifactError(f"models in {directory} were trained on another event log; retrain them")

@@ -1,0 +1,304 @@
+"""The product catalog and its bilingual alias table.
+
+The catalog is read from committed files (``data/catalog/products.jsonl`` and
+``aliases.yml``); the alias table is the single place that maps what shoppers
+say ("苹果", "earbuds") to canonical ids, for NLU lookup tables and for the
+recommender's filters alike.
+"""
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+import numpy as np
+import yaml
+from pydantic import BaseModel, ValidationError, confloat, conint, constr, validator
+
+CATEGORIES: Tuple[str, ...] = (
+    "phone",
+    "laptop",
+    "tablet",
+    "headphones",
+    "smartwatch",
+    "camera",
+    "monitor",
+    "tv",
+    "speaker",
+    "accessory",
+)
+LANGUAGES: Tuple[str, ...] = ("en", "zh")
+
+
+class CatalogError(ValueError):
+    """The catalog files are unusable; the message names the file and row."""
+
+
+class _Localized(BaseModel):
+    en: constr(strip_whitespace=True, min_length=1)
+    zh: constr(strip_whitespace=True, min_length=1)
+
+
+class _LocalizedList(BaseModel):
+    en: List[str] = []
+    zh: List[str] = []
+
+
+class ProductRecord(BaseModel):
+    """Schema of one catalog row; loading fails on the first row that breaks it."""
+
+    id: constr(regex=r"^[a-z0-9][a-z0-9-]*$")
+    category: str
+    brand: constr(min_length=1)
+    model: constr(strip_whitespace=True, min_length=1)
+    name: _Localized
+    price: confloat(gt=0)
+    list_price: Optional[confloat(gt=0)] = None
+    currency: constr(regex=r"^CNY$") = "CNY"
+    stock: conint(ge=0)
+    rating: Optional[confloat(ge=0, le=5)] = None
+    review_count: Optional[conint(ge=0)] = None
+    release_year: Optional[conint(ge=1990, le=2100)] = None
+    specs: Dict[str, object] = {}
+    description: Optional[_Localized] = None
+    selling_points: _LocalizedList = _LocalizedList()
+    source: Optional[str] = None
+
+    @validator("category")
+    def _known_category(cls, value: str) -> str:
+        if value not in CATEGORIES:
+            raise ValueError(f"unknown category {value!r}; expected one of {', '.join(CATEGORIES)}")
+        return value
+
+
+@dataclass(frozen=True)
+class Product:
+    """One product as every client sees it. Prices are in CNY."""
+
+    id: str
+    category: str
+    brand: str
+    model: str
+    name: Mapping[str, str]
+    price: float
+    list_price: Optional[float]
+    stock: int
+    rating: Optional[float]
+    review_count: Optional[int]
+    release_year: Optional[int]
+    specs: Mapping[str, object]
+    description: Mapping[str, str]
+    selling_points: Mapping[str, Sequence[str]]
+    currency: str = "CNY"
+
+    def display_name(self, language: str = "en") -> str:
+        return self.name.get(language) or self.name["en"]
+
+    @property
+    def in_stock(self) -> bool:
+        return self.stock > 0
+
+    @classmethod
+    def from_record(cls, record: ProductRecord) -> "Product":
+        return cls(
+            id=record.id,
+            category=record.category,
+            brand=record.brand,
+            model=record.model,
+            name=record.name.dict(),
+            price=float(record.price),
+            list_price=record.list_price,
+            stock=record.stock,
+            rating=record.rating,
+            review_count=record.review_count,
+            release_year=record.release_year,
+            specs=dict(record.specs),
+            description=record.description.dict() if record.description else {},
+            selling_points=record.selling_points.dict(),
+            currency=record.currency,
+        )
+
+
+@dataclass(frozen=True)
+class AliasEntry:
+    """Display names of one canonical id and the phrases that refer to it."""
+
+    id: str
+    name: Mapping[str, str]
+    aliases: Tuple[str, ...]
+
+
+@dataclass
+class AliasTable:
+    """Canonical ids for categories and brands, with their English and Chinese aliases."""
+
+    categories: Dict[str, AliasEntry]
+    brands: Dict[str, AliasEntry]
+    _lookup: Dict[str, Dict[str, str]] = field(default_factory=dict, repr=False)
+
+    def __post_init__(self) -> None:
+        for kind, entries in (("category", self.categories), ("brand", self.brands)):
+            table: Dict[str, str] = {}
+            for entry in entries.values():
+                for phrase in (entry.id, entry.name.get("en", ""), entry.name.get("zh", ""), *entry.aliases):
+                    key = _normalise(phrase)
+                    if key:
+                        table.setdefault(key, entry.id)
+            self._lookup[kind] = table
+
+    @classmethod
+    def load(cls, path: Path) -> "AliasTable":
+        try:
+            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        except (OSError, yaml.YAMLError) as exc:
+            raise CatalogError(f"{path}: cannot read alias table: {exc}") from exc
+
+        def entries(section: str) -> Dict[str, AliasEntry]:
+            result = {}
+            for key, value in (raw.get(section) or {}).items():
+                value = value or {}
+                result[str(key)] = AliasEntry(
+                    id=str(key),
+                    name={"en": str(value.get("en", key)), "zh": str(value.get("zh", value.get("en", key)))},
+                    aliases=tuple(str(a) for a in value.get("aliases", []) or []),
+                )
+            return result
+
+        table = cls(categories=entries("categories"), brands=entries("brands"))
+        missing = [c for c in CATEGORIES if c not in table.categories]
+        if missing:
+            raise CatalogError(f"{path}: categories without aliases: {', '.join(missing)}")
+        return table
+
+    def resolve(self, kind: str, phrase: Optional[str]) -> Optional[str]:
+        """Canonical id for a phrase ("苹果" -> "apple"), or None if it names nothing known."""
+        if not phrase:
+            return None
+        return self._lookup[kind].get(_normalise(phrase))
+
+    def resolve_category(self, phrase: Optional[str]) -> Optional[str]:
+        return self.resolve("category", phrase)
+
+    def resolve_brand(self, phrase: Optional[str]) -> Optional[str]:
+        return self.resolve("brand", phrase)
+
+    def find_in_text(self, kind: str, text: str) -> List[str]:
+        """Canonical ids whose aliases occur in free text, longest alias first.
+
+        Latin aliases must match whole words ("mi" is not in "mini"), allowing
+        an English plural ("tablets"); Chinese aliases match as substrings
+        because Chinese has no spaces.
+        """
+        lowered = _normalise(text)
+        found: List[str] = []
+        for alias in sorted(self._lookup[kind], key=len, reverse=True):
+            canonical = self._lookup[kind][alias]
+            if canonical in found:
+                continue
+            if re.search(r"[\u4e00-\u9fff]", alias):
+                hit = alias in lowered
+            else:
+                hit = re.search(rf"(?<![a-z0-9]){re.escape(alias)}(?:s|es)?(?![a-z0-9])", lowered) is not None
+            if hit:
+                found.append(canonical)
+        return found
+
+    def display(self, kind: str, canonical: str, language: str) -> str:
+        entries = self.categories if kind == "category" else self.brands
+        entry = entries.get(canonical)
+        if entry is None:
+            return canonical
+        return entry.name.get(language) or entry.name["en"]
+
+
+def _normalise(phrase: str) -> str:
+    return " ".join(str(phrase).lower().split())
+
+
+class Catalog:
+    """All products, indexed for the recommender's vectorised filters."""
+
+    def __init__(self, products: Iterable[Product], aliases: AliasTable) -> None:
+        self.products: List[Product] = list(products)
+        self.aliases = aliases
+        self.index: Dict[str, int] = {p.id: i for i, p in enumerate(self.products)}
+        self.prices = np.array([p.price for p in self.products], dtype=np.float64)
+        self.in_stock = np.array([p.in_stock for p in self.products], dtype=bool)
+        self.categories = np.array([p.category for p in self.products], dtype=object)
+        self.brands = np.array([p.brand for p in self.products], dtype=object)
+
+    def __len__(self) -> int:
+        return len(self.products)
+
+    def __contains__(self, product_id: object) -> bool:
+        return product_id in self.index
+
+    @property
+    def ids(self) -> List[str]:
+        return [p.id for p in self.products]
+
+    def get(self, product_id: str) -> Optional[Product]:
+        position = self.index.get(product_id)
+        return None if position is None else self.products[position]
+
+    def mask(
+        self,
+        category: Optional[str] = None,
+        brand: Optional[str] = None,
+        min_price: Optional[float] = None,
+        max_price: Optional[float] = None,
+        in_stock_only: bool = True,
+    ) -> np.ndarray:
+        """Boolean mask of products that satisfy the shopper's hard constraints."""
+        keep = np.ones(len(self.products), dtype=bool)
+        if category is not None:
+            keep &= self.categories == category
+        if brand is not None:
+            keep &= self.brands == brand
+        if min_price is not None:
+            keep &= self.prices >= min_price
+        if max_price is not None:
+            keep &= self.prices <= max_price
+        if in_stock_only:
+            keep &= self.in_stock
+        return keep
+
+    def cheapest(self, category: Optional[str] = None, brand: Optional[str] = None) -> Optional[Product]:
+        """Cheapest in-stock product of a kind: what a shopper hears when the budget is too low."""
+        candidates = np.flatnonzero(self.mask(category=category, brand=brand))
+        if candidates.size == 0:
+            return None
+        return self.products[int(candidates[np.argmin(self.prices[candidates])])]
+
+    @classmethod
+    def load(cls, products_path: Path, aliases_path: Path) -> "Catalog":
+        """Load and validate both files; the first bad row aborts the whole load."""
+        aliases = AliasTable.load(aliases_path)
+        products: List[Product] = []
+        seen: Dict[str, int] = {}
+        try:
+            lines = Path(products_path).read_text(encoding="utf-8").splitlines()
+        except OSError as exc:
+            raise CatalogError(f"{products_path}: cannot read catalog: {exc}") from exc
+        for line_number, line in enumerate(lines, start=1):
+            if not line.strip():
+                continue
+            where = f"{products_path}:{line_number}"
+            try:
+                record = ProductRecord.parse_obj(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise CatalogError(f"{where}: not valid JSON: {exc.msg}") from exc
+            except ValidationError as exc:
+                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+                raise CatalogError(f"{where}: invalid product: {problems}") from exc
+            if record.id in seen:
+                raise CatalogError(f"{where}: duplicate id {record.id!r} (first on line {seen[record.id]})")
+            if record.brand not in aliases.brands:
+                raise CatalogError(f"{where}: brand {record.brand!r} is not in the alias table {aliases_path}")
+            seen[record.id] = line_number
+            products.append(Product.from_record(record))
+        if not products:
+            raise CatalogError(f"{products_path}: catalog is empty")
+        return cls(products, aliases)

@@ -1,0 +1,110 @@
+"""Shopper events and the interaction matrix the models learn from.
+
+A log is a table with the columns in :data:`EVENT_COLUMNS`; the demo log from
+:mod:`recsys.simulate` and a shop's real CSV/Parquet export go through the same
+loader, so nothing downstream knows which one it got.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Dict, List, Mapping, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+logger = logging.getLogger(__name__)
+
+EVENT_COLUMNS = ("timestamp", "user_id", "session_id", "event_type", "item_id", "value")
+EVENT_TYPES = ("view", "cart", "purchase", "rating")
+
+#: How strongly each event says "this shopper wants this item", for implicit-feedback models.
+EVENT_WEIGHTS: Mapping[str, float] = {"view": 1.0, "cart": 3.0, "purchase": 5.0, "rating": 0.0}
+
+
+class EventLogError(ValueError):
+    """The event log cannot be read; the message says which file and column."""
+
+
+def load_events(path: Path) -> pd.DataFrame:
+    """Read a log from CSV or Parquet and check its columns and event types."""
+    path = Path(path)
+    try:
+        frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={"user_id": str, "session_id": str, "item_id": str})
+    except (OSError, ValueError) as exc:
+        raise EventLogError(f"{path}: cannot read event log: {exc}") from exc
+    missing = [c for c in EVENT_COLUMNS if c not in frame.columns]
+    if missing:
+        raise EventLogError(f"{path}: missing columns {', '.join(missing)}")
+    unknown = sorted(set(frame["event_type"]) - set(EVENT_TYPES))
+    if unknown:
+        raise EventLogError(f"{path}: unknown event types {', '.join(map(str, unknown))}")
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
+
+
+def data_hash(frame: pd.DataFrame) -> str:
+    """Short content hash, stored in model metadata to tell which data a model saw."""
+    digest = hashlib.sha256(pd.util.hash_pandas_object(frame[list(EVENT_COLUMNS)], index=False).values.tobytes())
+    return digest.hexdigest()[:16]
+
+
+def rating_weight(value: float) -> float:
+    """Ratings of 4-5 count as a liked item, 3 as a faint signal, below as none."""
+    return {5: 5.0, 4: 4.0, 3: 1.0}.get(int(round(value)), 0.0)
+
+
+@dataclass
+class Interactions:
+    """A users x items matrix of summed event weights over the catalog's item order."""
+
+    matrix: sp.csr_matrix
+    user_ids: List[str]
+    item_ids: List[str]
+    #: Same sparsity as ``matrix``: 1 + days between the pair's latest event and the log's newest
+    #: one (the offset keeps an age of zero stored in the sparse matrix).
+    age_days: Optional[sp.csr_matrix] = None
+
+    @property
+    def user_index(self) -> Dict[str, int]:
+        return {u: i for i, u in enumerate(self.user_ids)}
+
+    @classmethod
+    def from_events(cls, events: pd.DataFrame, item_ids: Sequence[str]) -> "Interactions":
+        """Aggregate events; rows about products not in the catalog are dropped and counted."""
+        item_position = {item: i for i, item in enumerate(item_ids)}
+        known = events["item_id"].isin(item_position)
+        dropped = int((~known).sum())
+        if dropped:
+            logger.warning("ignored %d events about products that are not in the catalog", dropped)
+        events = events[known]
+        weights = events["event_type"].map(EVENT_WEIGHTS).astype(float).to_numpy()
+        is_rating = (events["event_type"] == "rating").to_numpy()
+        if is_rating.any():
+            weights[is_rating] = events.loc[is_rating, "value"].astype(float).map(rating_weight).to_numpy()
+        user_ids = sorted(events["user_id"].unique())
+        user_position = {u: i for i, u in enumerate(user_ids)}
+        rows = events["user_id"].map(user_position).to_numpy()
+        cols = events["item_id"].map(item_position).to_numpy()
+        shape = (len(user_ids), len(item_ids))
+        matrix = sp.csr_matrix((weights, (rows, cols)), shape=shape, dtype=np.float32)
+        matrix.sum_duplicates()
+        matrix.eliminate_zeros()
+        age_days = None
+        if len(events):
+            newest = events["timestamp"].max()
+            ages = ((newest - events["timestamp"]).dt.total_seconds() / 86400.0).to_numpy()
+            age_days = _min_duplicates(rows, cols, ages, shape)
+            age_days = age_days.multiply(matrix > 0).tocsr()
+        return cls(matrix=matrix, user_ids=user_ids, item_ids=list(item_ids), age_days=age_days)
+
+
+def _min_duplicates(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple) -> sp.csr_matrix:
+    """Sparse matrix holding, per (row, col), the smallest value plus one (so zero ages stay stored)."""
+    frame = pd.DataFrame({"r": rows, "c": cols, "v": values}).groupby(["r", "c"], sort=True)["v"].min()
+    r = frame.index.get_level_values(0).to_numpy()
+    c = frame.index.get_level_values(1).to_numpy()
+    return sp.csr_matrix((frame.to_numpy() + 1.0, (r, c)), shape=shape)

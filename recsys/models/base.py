@@ -1,0 +1,126 @@
+"""The contract every model keeps, in the spirit of ``implicit``'s ``RecommenderBase``.
+
+Models score items for a shopper described by a row of interactions, so the
+same call serves a known shopper, a new one, and an anonymous session: a model
+that knows the user index may use it, and must otherwise fold the history in.
+"""
+from __future__ import annotations
+
+import json
+from abc import ABC, abstractmethod
+from pathlib import Path
+from typing import Any, ClassVar, Dict, Optional, Tuple, Type, TypeVar
+
+import numpy as np
+import scipy.sparse as sp
+
+from recsys.events import Interactions
+
+ModelT = TypeVar("ModelT", bound="RecommenderModel")
+
+
+class ArtifactError(RuntimeError):
+    """A saved model is missing, corrupt, or was trained for another catalog."""
+
+
+class RecommenderModel(ABC):
+    """Fit on interactions; score, recommend, explain; save and load."""
+
+    name: ClassVar[str]
+
+    @abstractmethod
+    def fit(self: ModelT, interactions: Interactions) -> ModelT:
+        """Learn from a users x items matrix; returns self."""
+
+    @abstractmethod
+    def score(self, history: sp.csr_matrix, user: Optional[int] = None) -> np.ndarray:
+        """Scores of every item (shape ``(n_items,)``) for one shopper's history row."""
+
+    @abstractmethod
+    def params(self) -> Dict[str, Any]:
+        """Hyper-parameters, recorded in the artefact's metadata."""
+
+    @abstractmethod
+    def _arrays(self) -> Dict[str, np.ndarray]:
+        """Learned state as named arrays, for :meth:`save`."""
+
+    @abstractmethod
+    def _restore(self, arrays: Dict[str, np.ndarray]) -> None:
+        """Inverse of :meth:`_arrays`."""
+
+    def similar_items(self, item: int, k: int = 10) -> Tuple[np.ndarray, np.ndarray]:
+        """Items most like ``item`` by how shoppers treat them; the item itself is left out."""
+        history = sp.csr_matrix((np.ones(1, dtype=np.float32), ([0], [item])), shape=(1, self.n_items))
+        scores = self.score(history)
+        scores[item] = -np.inf
+        return top_k(scores, k)
+
+    def explain(self, history: sp.csr_matrix, item: int) -> Optional[int]:
+        """The history item that most supports recommending ``item``, or None."""
+        seen = history.indices
+        if seen.size == 0:
+            return None
+        contributions = []
+        for candidate in seen:
+            single = sp.csr_matrix((np.ones(1, dtype=np.float32), ([0], [candidate])), shape=(1, self.n_items))
+            contributions.append(self.score(single)[item])
+        best = int(np.argmax(contributions))
+        return int(seen[best]) if contributions[best] > 0 else None
+
+    def recommend(
+        self,
+        history: sp.csr_matrix,
+        k: int = 10,
+        user: Optional[int] = None,
+        allowed: Optional[np.ndarray] = None,
+        exclude_seen: bool = True,
+    ) -> Tuple[np.ndarray, np.ndarray]:
+        """Top-k item indices and scores among ``allowed`` items."""
+        scores = self.score(history, user=user).astype(np.float64, copy=True)
+        if allowed is not None:
+            scores[~allowed] = -np.inf
+        if exclude_seen:
+            scores[history.indices] = -np.inf
+        return top_k(scores, k)
+
+    # -- persistence -------------------------------------------------------
+    n_items: int = 0
+
+    def save(self, directory: Path) -> Path:
+        directory = Path(directory)
+        directory.mkdir(parents=True, exist_ok=True)
+        path = directory / f"{self.name}.npz"
+        tmp = directory / f".{self.name}.npz.tmp"
+        with open(tmp, "wb") as handle:
+            np.savez(handle, n_items=np.array(self.n_items), **self._arrays())
+        tmp.replace(path)  # atomic: a reader never sees half a file
+        (directory / f"{self.name}.json").write_text(json.dumps(self.params(), sort_keys=True))
+        return path
+
+    @classmethod
+    def load(cls: Type[ModelT], directory: Path) -> ModelT:
+        directory = Path(directory)
+        try:
+            params = json.loads((directory / f"{cls.name}.json").read_text())
+            with np.load(directory / f"{cls.name}.npz", allow_pickle=False) as data:
+                arrays = {key: data[key] for key in data.files}
+        except (OSError, ValueError, KeyError) as exc:
+            raise ArtifactError(f"cannot load {cls.name} model from {directory}: {exc}") from exc
+        model = cls(**params)
+        model.n_items = int(arrays.pop("n_items"))
+        try:
+            model._restore(arrays)
+        except KeyError as exc:
+            raise ArtifactError(f"{cls.name} model in {directory} lacks array {exc}") from exc
+        return model
+
+
+def top_k(scores: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:
+    """Indices and scores of the k best finite scores, best first."""
+    finite = np.isfinite(scores)
+    count = int(min(k, finite.sum()))
+    if count <= 0:
+        return np.empty(0, dtype=np.int64), np.empty(0)
+    candidates = np.argpartition(-np.where(finite, scores, -np.inf), count - 1)[:count]
+    order = candidates[np.argsort(-scores[candidates], kind="stable")]
+    return order, scores[order]

@@ -1,0 +1,18 @@
+"""Why a product was recommended, as data; the client renders it in the shopper's language."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Mapping
+
+
+@dataclass(frozen=True)
+class Reason:
+    """A reason code with its parameters.
+
+    Codes: ``because_you_liked`` (``item``: a product id from the shopper's
+    history), ``matches_your_taste`` (a personal score with no single cause),
+    ``popular`` (optional ``category``, ``brand``, ``max_price``).
+    """
+
+    code: str
+    params: Mapping[str, object] = field(default_factory=dict)

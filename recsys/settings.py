@@ -1,0 +1,42 @@
+"""Where the recommender finds its data and artefacts.
+
+Everything comes from environment variables with defaults that run on one
+machine, so the same code serves a laptop, CI and several servers that share a
+model directory.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def _path_from_env(name: str, default: Path) -> Path:
+    value = os.environ.get(name)
+    return Path(value).expanduser().resolve() if value else default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Locations and knobs of one recommender deployment."""
+
+    catalog_path: Path
+    aliases_path: Path
+    events_path: Path
+    model_dir: Path
+    seed: int = 0
+
+    @classmethod
+    def from_env(cls) -> "Settings":
+        """Read ``DAOGOU_*`` variables; defaults point into the project checkout."""
+        data_dir = _path_from_env("DAOGOU_DATA_DIR", PROJECT_ROOT / "data")
+        var_dir = _path_from_env("DAOGOU_VAR_DIR", PROJECT_ROOT / "var")
+        return cls(
+            catalog_path=_path_from_env("DAOGOU_CATALOG", data_dir / "catalog" / "products.jsonl"),
+            aliases_path=_path_from_env("DAOGOU_ALIASES", data_dir / "catalog" / "aliases.yml"),
+            events_path=_path_from_env("DAOGOU_EVENTS", var_dir / "events" / "demo_events.csv"),
+            model_dir=_path_from_env("DAOGOU_MODEL_DIR", PROJECT_ROOT / "models" / "recsys"),
+            seed=int(os.environ.get("DAOGOU_SEED", "0")),
+        )

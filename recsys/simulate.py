@@ -1,0 +1,99 @@
+"""A seeded simulator of shoppers, for a demo event log until a shop sends real events.
+
+The log is synthetic. Each simulated shopper has latent tastes that a good
+recommender should be able to recover: interest in a few categories, loyalty
+to a couple of brands, a budget per category (price sensitivity), and sessions
+that browse several products before some of them end in a cart or a purchase.
+Products also have a latent appeal shared by all shoppers, tied to their rating,
+so popularity is real but not the whole story.
+"""
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Dict, List
+
+import numpy as np
+import pandas as pd
+from tqdm.auto import tqdm
+
+from recsys.catalog import Catalog
+from recsys.events import EVENT_COLUMNS
+
+
+@dataclass(frozen=True)
+class SimulationParams:
+    """Every knob of the simulator; written next to the generated log."""
+
+    n_shoppers: int = 3000
+    seed: int = 0
+    start: str = "2026-08-01T00:00:00Z"
+    days: int = 90
+    sessions_per_shopper_mean: float = 3.0
+    views_per_session_mean: float = 5.0
+    brand_loyalty: float = 0.6  # chance a view stays within the shopper's favourite brands
+    cart_rate: float = 0.35  # chance a session puts its favourite viewed item in the cart
+    purchase_rate: float = 0.5  # chance a cart ends in a purchase
+    rating_rate: float = 0.3  # chance a purchase is rated
+    price_tolerance: float = 0.35  # log-scale width of a shopper's acceptable price band
+
+
+def simulate_events(
+    catalog: Catalog, params: SimulationParams = SimulationParams(), show_progress: bool = False
+) -> pd.DataFrame:
+    """Generate an event log with the columns of :data:`recsys.events.EVENT_COLUMNS`."""
+    rng = np.random.default_rng(params.seed)
+    categories = sorted(set(catalog.categories))
+    items_by_category: Dict[str, np.ndarray] = {c: np.flatnonzero(catalog.categories == c) for c in categories}
+    log_prices = np.log(catalog.prices)
+    ratings = np.array([p.rating if p.rating is not None else 3.5 for p in catalog.products])
+    appeal = 0.8 * (ratings - ratings.mean()) + rng.normal(0.0, 0.7, len(catalog))
+    brands_by_category = {c: sorted(set(catalog.brands[idx])) for c, idx in items_by_category.items()}
+    start = pd.Timestamp(params.start)
+
+    rows: List[tuple] = []
+    for shopper in tqdm(range(params.n_shoppers), desc="simulating shoppers", disable=not show_progress):
+        user_id = f"shopper-{shopper:05d}"
+        interest = rng.dirichlet(np.full(len(categories), 0.3))
+        favourite_brands = {
+            c: set(rng.choice(brands_by_category[c], size=min(2, len(brands_by_category[c])), replace=False))
+            for c in categories
+        }
+        # Budget: a quantile of the category's price range, the same quantile across categories.
+        quantile = rng.beta(2.0, 2.5)
+        budgets = {c: np.quantile(log_prices[idx], quantile) for c, idx in items_by_category.items()}
+        n_sessions = 1 + rng.poisson(params.sessions_per_shopper_mean - 1)
+        session_starts = np.sort(rng.uniform(0, params.days * 86400, n_sessions))
+        for s, offset in enumerate(session_starts):
+            category = categories[rng.choice(len(categories), p=interest)]
+            candidates = items_by_category[category]
+            affinity = appeal[candidates] - ((log_prices[candidates] - budgets[category]) / params.price_tolerance) ** 2
+            loyal = np.array([b in favourite_brands[category] for b in catalog.brands[candidates]])
+            if loyal.any() and rng.random() < params.brand_loyalty:
+                affinity = np.where(loyal, affinity + 2.0, affinity)
+            probabilities = np.exp(affinity - affinity.max())
+            probabilities /= probabilities.sum()
+            n_views = min(len(candidates), 1 + rng.poisson(params.views_per_session_mean - 1))
+            viewed = rng.choice(candidates, size=n_views, replace=False, p=probabilities)
+            session_id = f"{user_id}-s{s}"
+            t = start + pd.Timedelta(seconds=float(offset))
+            for item in viewed:
+                rows.append((t, user_id, session_id, "view", catalog.products[item].id, np.nan))
+                t += pd.Timedelta(seconds=float(rng.exponential(60)))
+            if rng.random() < params.cart_rate:
+                # The first view was drawn straight from the shopper's preferences: it is the one they want.
+                chosen = viewed[0]
+                product_id = catalog.products[chosen].id
+                rows.append((t, user_id, session_id, "cart", product_id, np.nan))
+                if rng.random() < params.purchase_rate:
+                    t += pd.Timedelta(seconds=float(rng.exponential(120)))
+                    rows.append((t, user_id, session_id, "purchase", product_id, np.nan))
+                    if rng.random() < params.rating_rate:
+                        stars = int(np.clip(np.round(ratings[chosen] + rng.normal(0, 0.8)), 1, 5))
+                        rows.append((t + pd.Timedelta(days=float(rng.uniform(2, 10))), user_id, session_id, "rating", product_id, float(stars)))
+    frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
+    frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+    return frame.sort_values(["timestamp", "user_id"], kind="stable").reset_index(drop=True)
+
+
+def describe(params: SimulationParams) -> Dict[str, object]:
+    return asdict(params)

@@ -1,0 +1,110 @@
+"""action_recommend_products with real Rasa SDK trackers, in both languages."""
+from typing import Any, Dict, List, Optional
+
+import pytest
+from rasa_sdk import Tracker
+from rasa_sdk.executor import CollectingDispatcher
+
+from actions.recommend import ActionRecommendProducts
+from actions.services import set_recommender
+
+
+def tracker(text: str, entities: Optional[List[Dict[str, Any]]] = None, sender: str = "shopper-test", slots=None) -> Tracker:
+    latest = {
+        "text": text,
+        "intent": {"name": "request_recommendation", "confidence": 0.98},
+        "entities": entities or [],
+    }
+    return Tracker(
+        sender_id=sender,
+        slots=slots or {},
+        latest_message=latest,
+        events=[{"event": "user", "text": text, "parse_data": latest}],
+        paused=False,
+        followup_action=None,
+        active_loop={},
+        latest_action_name="action_listen",
+    )
+
+
+@pytest.fixture(autouse=True)
+def recommender(small_recommender):
+    set_recommender(small_recommender)
+    yield small_recommender
+    set_recommender(None)
+
+
+def run(t: Tracker):
+    dispatcher = CollectingDispatcher()
+    events = ActionRecommendProducts().run(dispatcher, t, domain={})
+    return dispatcher.messages, {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+
+
+def payload(messages):
+    custom = [m["custom"] for m in messages if m.get("custom")]
+    assert len(custom) == 1
+    return custom[0]
+
+
+def test_english_request_with_entities(recommender):
+    messages, slots = run(tracker("recommend me a phone under 3000", [{"entity": "category", "value": "phone"}, {"entity": "price", "value": "3000"}]))
+    cards = payload(messages)
+    assert cards["type"] == "products"
+    assert cards["products"] and all(p["category"] == "phone" and p["price"] <= 3000 for p in cards["products"])
+    assert all(p["id"] in recommender.catalog for p in cards["products"])
+    assert set(cards["products"][0]) >= {"id", "name", "brand", "category", "price", "currency", "rating", "reason"}
+    assert messages[0]["text"].startswith("Here are")
+    assert "under ¥3,000" in messages[0]["text"]
+    assert slots["language"] == "en" and slots["category"] == "phone" and slots["max_price"] == 3000
+
+
+def test_chinese_request_without_entities_uses_aliases_and_parser(recommender):
+    messages, slots = run(tracker("推荐一款3000元以内的手机"))
+    cards = payload(messages)
+    assert all(p["category"] == "phone" and p["price"] <= 3000 for p in cards["products"])
+    assert messages[0]["text"].startswith("为你推荐")
+    assert "3,000元以内的手机" in messages[0]["text"]
+    assert cards["products"][0]["name"].startswith("小米")  # Chinese product names
+    assert slots["language"] == "zh"
+
+
+def test_known_shopper_hears_a_personal_reason():
+    messages, _ = run(tracker("any laptop for me?", sender="xiaomi-fan-0"))
+    cards = payload(messages)
+    assert cards["products"][0]["id"] == "laptop-lenovo-a"
+    assert cards["products"][0]["reason_code"] == "because_you_liked"
+    assert "also liked this" in cards["products"][0]["reason"]
+
+
+def test_brand_filter():
+    messages, slots = run(tracker("苹果手机", [{"entity": "brand", "value": "apple"}, {"entity": "category", "value": "phone"}]))
+    assert {p["brand"] for p in payload(messages)["products"]} == {"apple"}
+    assert slots["brand"] == "apple"
+
+
+@pytest.mark.parametrize(
+    "text, entities, expected",
+    [
+        ("recommend me a car under 3000", [{"entity": "category", "value": "car"}], "I can't help with car"),
+        ("推荐一辆汽车", [{"entity": "category", "value": "汽车"}], "汽车不在我的范围内"),
+        ("any tablets under 3000?", [], "we don't carry tablets yet"),
+        ("laptop under 100", [], "The cheapest is"),
+        ("100元以内的笔记本", [], "最便宜的是"),
+        ("recommend something", [], "What are you shopping for?"),
+        ("laptop between 9000 and 1", [], "between ¥1 and ¥9,000"),  # a range given backwards is still understood
+    ],
+)
+def test_polite_answers_without_exceptions(text, entities, expected):
+    messages, _ = run(tracker(text, entities))
+    assert expected in " ".join(m.get("text") or "" for m in messages)
+
+
+def test_recommender_failure_is_a_polite_message(monkeypatch):
+    import actions.recommend as module
+
+    def broken():
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(module, "get_recommender", broken)
+    messages, _ = run(tracker("推荐手机"))
+    assert messages[0]["text"] == "抱歉，推荐服务暂时不可用，请稍后再试。" or "unavailable" in messages[0]["text"]

@@ -1,0 +1,105 @@
+"""Shared fixtures: a small deterministic catalog and event log in a temporary directory."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Dict, List
+
+import pandas as pd
+import pytest
+import yaml
+
+from recsys import Catalog, Recommender, Settings
+
+ALIASES = {
+    "categories": {
+        "phone": {"en": "Phone", "zh": "手机", "aliases": ["phone", "phones", "smartphone", "手机"]},
+        "laptop": {"en": "Laptop", "zh": "笔记本电脑", "aliases": ["laptop", "notebook", "笔记本"]},
+        "tablet": {"en": "Tablet", "zh": "平板电脑", "aliases": ["tablet", "平板"]},
+        "headphones": {"en": "Headphones", "zh": "耳机", "aliases": ["earbuds", "耳机"]},
+        "smartwatch": {"en": "Smartwatch", "zh": "智能手表", "aliases": ["smartwatch", "手表"]},
+        "camera": {"en": "Camera", "zh": "相机", "aliases": ["camera", "相机"]},
+        "monitor": {"en": "Monitor", "zh": "显示器", "aliases": ["monitor", "显示器"]},
+        "tv": {"en": "TV", "zh": "电视", "aliases": ["tv", "电视"]},
+        "speaker": {"en": "Speaker", "zh": "音箱", "aliases": ["speaker", "音箱"]},
+        "accessory": {"en": "Accessory", "zh": "配件", "aliases": ["charger", "充电器"]},
+    },
+    "brands": {
+        "apple": {"en": "Apple", "zh": "苹果", "aliases": ["apple", "iphone", "苹果"]},
+        "xiaomi": {"en": "Xiaomi", "zh": "小米", "aliases": ["xiaomi", "mi", "小米"]},
+        "lenovo": {"en": "Lenovo", "zh": "联想", "aliases": ["lenovo", "联想"]},
+    },
+}
+
+
+def make_product(pid: str, category: str, brand: str, price: float, stock: int = 10, rating: float = 4.0) -> Dict:
+    model = pid.split("-", 2)[-1].replace("-", " ").title()
+    return {
+        "id": pid, "category": category, "brand": brand, "model": model,
+        "name": {"en": f"{brand.title()} {model}", "zh": f"{ALIASES['brands'][brand]['zh']} {model}"},
+        "price": price, "list_price": price, "currency": "CNY", "stock": stock, "rating": rating,
+        "review_count": None, "release_year": None, "specs": {}, "description": None,
+        "selling_points": {"en": [], "zh": []}, "source": "test",
+    }
+
+
+SMALL_CATALOG: List[Dict] = [
+    make_product("phone-xiaomi-a", "phone", "xiaomi", 1299),
+    make_product("phone-xiaomi-b", "phone", "xiaomi", 2499),
+    make_product("phone-xiaomi-c", "phone", "xiaomi", 3999),
+    make_product("phone-apple-a", "phone", "apple", 5999),
+    make_product("phone-apple-b", "phone", "apple", 8999),
+    make_product("phone-apple-out", "phone", "apple", 2999, stock=0),
+    make_product("laptop-lenovo-a", "laptop", "lenovo", 4599),
+    make_product("laptop-lenovo-b", "laptop", "lenovo", 6999),
+    make_product("laptop-apple-a", "laptop", "apple", 9999),
+    make_product("accessory-apple-charger", "accessory", "apple", 149),
+]
+
+
+def write_catalog(directory: Path, rows: List[Dict], aliases: Dict = ALIASES) -> tuple[Path, Path]:
+    directory.mkdir(parents=True, exist_ok=True)
+    products = directory / "products.jsonl"
+    products.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    alias_path = directory / "aliases.yml"
+    alias_path.write_text(yaml.safe_dump(aliases, allow_unicode=True), encoding="utf-8")
+    return products, alias_path
+
+
+def small_events() -> pd.DataFrame:
+    """Two taste groups: Xiaomi phone shoppers and Apple shoppers, plus one cross-over."""
+    rows = []
+    t = pd.Timestamp("2026-10-01T00:00:00Z")
+    groups = {
+        "xiaomi": ["phone-xiaomi-a", "phone-xiaomi-b", "phone-xiaomi-c", "laptop-lenovo-a"],
+        "apple": ["phone-apple-a", "phone-apple-b", "laptop-apple-a", "accessory-apple-charger"],
+    }
+    for group, items in groups.items():
+        for u in range(8):
+            user = f"{group}-fan-{u}"
+            for i, item in enumerate(items):
+                if (u + i) % 4 == 3:
+                    continue  # each fan skips one item, so there is something to recommend
+                rows.append((t, user, f"{user}-s0", "view", item, None))
+                if i % 2 == 0:
+                    rows.append((t, user, f"{user}-s0", "purchase", item, None))
+                t += pd.Timedelta(minutes=5)
+    return pd.DataFrame(rows, columns=["timestamp", "user_id", "session_id", "event_type", "item_id", "value"])
+
+
+@pytest.fixture
+def small_settings(tmp_path: Path) -> Settings:
+    products, aliases = write_catalog(tmp_path / "catalog", SMALL_CATALOG)
+    events_path = tmp_path / "events.csv"
+    small_events().to_csv(events_path, index=False)
+    return Settings(catalog_path=products, aliases_path=aliases, events_path=events_path, model_dir=tmp_path / "models")
+
+
+@pytest.fixture
+def small_catalog(small_settings: Settings) -> Catalog:
+    return Catalog.load(small_settings.catalog_path, small_settings.aliases_path)
+
+
+@pytest.fixture
+def small_recommender(small_settings: Settings) -> Recommender:
+    return Recommender.train(small_settings, show_progress=False)

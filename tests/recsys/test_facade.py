@@ -1,0 +1,91 @@
+"""The Recommender facade: constraints, fallbacks, reasons and artefacts."""
+import json
+
+import pytest
+
+from recsys import RecommendationQuery, Recommender
+from recsys.facade import QueryError
+from recsys.models import ArtifactError
+
+
+def ids(recommendations):
+    return [r.product.id for r in recommendations]
+
+
+def test_unknown_shopper_gets_popular_products_within_constraints(small_recommender):
+    recs = small_recommender.recommend(RecommendationQuery(user_id="never-seen", category="phone", max_price=3000, k=5))
+    assert ids(recs) and all(r.product.category == "phone" and r.product.price <= 3000 and r.product.in_stock for r in recs)
+    assert "phone-apple-out" not in ids(recs)  # out of stock
+    assert {r.reason.code for r in recs} == {"popular"}
+    assert recs[0].reason.params == {"category": "phone", "max_price": 3000}
+
+
+def test_known_shopper_gets_personal_recommendations_with_reasons(small_recommender):
+    recs = small_recommender.recommend(RecommendationQuery(user_id="xiaomi-fan-0", k=1))
+    assert ids(recs) == ["laptop-lenovo-a"]
+    assert recs[0].reason.code == "because_you_liked"
+    assert recs[0].reason.params["item"].startswith("phone-xiaomi")
+
+
+def test_personal_results_are_topped_up_with_popular_ones(small_recommender):
+    recs = small_recommender.recommend(RecommendationQuery(user_id="xiaomi-fan-0", category="phone", k=5))
+    assert len(recs) == len(set(ids(recs)))
+    assert all(r.product.category == "phone" for r in recs)
+    seen = set(small_recommender.history("xiaomi-fan-0").indices)
+    assert not {small_recommender.catalog.index[i] for i in ids(recs)} & seen
+
+
+def test_brand_and_price_range(small_recommender):
+    recs = small_recommender.recommend(RecommendationQuery(brand="apple", min_price=5000, max_price=9000, k=10))
+    assert sorted(ids(recs)) == ["phone-apple-a", "phone-apple-b"]
+
+
+def test_budget_below_everything_returns_nothing(small_recommender):
+    assert small_recommender.recommend(RecommendationQuery(category="laptop", max_price=100)) == []
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        RecommendationQuery(category="car"),
+        RecommendationQuery(brand="acme"),
+        RecommendationQuery(min_price=5000, max_price=100),
+        RecommendationQuery(max_price=-1),
+        RecommendationQuery(max_price=float("nan")),
+        RecommendationQuery(k=0),
+        RecommendationQuery(k=10_000),
+    ],
+)
+def test_bad_queries_are_refused(small_recommender, query):
+    with pytest.raises(QueryError):
+        small_recommender.recommend(query)
+
+
+def test_trained_models_are_loaded_not_retrained(small_settings, small_recommender):
+    metadata = json.loads((small_settings.model_dir / "metadata.json").read_text())
+    assert metadata["n_items"] == 10 and "als" in metadata["models"]
+    loaded = Recommender.from_settings(small_settings, train_if_missing=False)
+    query = RecommendationQuery(user_id="apple-fan-2", k=3)
+    assert ids(loaded.recommend(query)) == ids(small_recommender.recommend(query))
+
+
+def test_models_trained_on_another_event_log_are_refused(small_settings, small_recommender):
+    with small_settings.events_path.open("a") as log:
+        log.write("2026-10-02 00:00:00+00:00,newcomer,s9,view,phone-xiaomi-a,\n")
+    with pytest.raises(ArtifactError, match="another event log"):
+        Recommender.from_settings(small_settings, train_if_missing=False)
+    retrained = Recommender.from_settings(small_settings, train_if_missing=True)
+    assert "newcomer" in retrained.interactions.user_ids
+
+
+def test_corrupt_metadata_is_a_clear_error(small_settings, small_recommender):
+    (small_settings.model_dir / "metadata.json").write_text("{broken")
+    with pytest.raises(ArtifactError, match="corrupt"):
+        Recommender.from_settings(small_settings, train_if_missing=False)
+
+
+def test_missing_event_log_is_simulated_on_first_training(small_settings):
+    small_settings.events_path.unlink()
+    recommender = Recommender.train(small_settings, show_progress=False)
+    assert small_settings.events_path.exists()
+    assert len(recommender.interactions.user_ids) > 100  # simulated shoppers

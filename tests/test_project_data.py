@@ -1,0 +1,45 @@
+"""The Rasa project's data is consistent: what `rasa data validate` checks, and what we generate."""
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+
+from actions.messages import LOCALE_DIR
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RASA = Path(sys.executable).with_name("rasa")
+
+
+def test_rasa_data_validate():
+    result = subprocess.run(
+        [str(RASA), "data", "validate", "--fail-on-warnings", "--config", "config.yml", "--domain", "domain.yml", "--data", "data/nlu", "data/rules"],
+        cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
+    )
+    assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]
+
+
+def test_generated_nlu_lookups_are_up_to_date(tmp_path):
+    (tmp_path / "jieba").mkdir()
+    subprocess.run(
+        [sys.executable, "scripts/generate_nlu_lookups.py", "--nlu-dir", str(tmp_path)],
+        cwd=PROJECT_ROOT, check=True, capture_output=True,
+    )
+    for name in ("lookups.yml", "jieba/aliases.txt"):
+        assert (tmp_path / name).read_text(encoding="utf-8") == (PROJECT_ROOT / "data/nlu" / name).read_text(encoding="utf-8"), (
+            f"data/nlu/{name} is stale: run `make lookups`"
+        )
+
+
+def test_every_language_has_every_message():
+    catalogs = {path.stem: yaml.safe_load(path.read_text(encoding="utf-8")) for path in LOCALE_DIR.glob("*.yml")}
+    assert set(catalogs) == {"en", "zh"}
+    assert set(catalogs["en"]) == set(catalogs["zh"])
+
+
+def test_every_response_has_a_chinese_variation():
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    for name, variations in domain["responses"].items():
+        conditions = [v.get("condition") for v in variations]
+        assert [{"type": "slot", "name": "language", "value": "zh"}] in conditions, name
+        assert None in conditions, f"{name} has no default (English) variation"
