@@ -100,6 +100,17 @@ class Product:
     def in_stock(self) -> bool:
         return self.stock > 0
 
+    def to_record(self) -> Dict[str, object]:
+        """The catalog row this product was loaded from (the inverse of :meth:`from_record`)."""
+        return {
+            "id": self.id, "category": self.category, "brand": self.brand, "model": self.model,
+            "name": dict(self.name), "price": self.price, "list_price": self.list_price,
+            "currency": self.currency, "stock": self.stock, "rating": self.rating,
+            "review_count": self.review_count, "release_year": self.release_year,
+            "specs": dict(self.specs), "description": dict(self.description) or None,
+            "selling_points": {k: list(v) for k, v in self.selling_points.items()},
+        }
+
     @classmethod
     def from_record(cls, record: ProductRecord) -> "Product":
         return cls(
@@ -128,6 +139,8 @@ class AliasEntry:
     id: str
     name: Mapping[str, str]
     aliases: Tuple[str, ...]
+    #: Aliases that are everyday words ("nothing"): never matched by scanning free text.
+    ambiguous: Tuple[str, ...] = ()
 
 
 @dataclass
@@ -137,6 +150,7 @@ class AliasTable:
     categories: Dict[str, AliasEntry]
     brands: Dict[str, AliasEntry]
     _lookup: Dict[str, Dict[str, str]] = field(default_factory=dict, repr=False)
+    _ambiguous: Dict[str, set] = field(default_factory=dict, repr=False)
 
     def __post_init__(self) -> None:
         for kind, entries in (("category", self.categories), ("brand", self.brands)):
@@ -147,6 +161,7 @@ class AliasTable:
                     if key:
                         table.setdefault(key, entry.id)
             self._lookup[kind] = table
+            self._ambiguous[kind] = {a for entry in entries.values() for a in entry.ambiguous}
 
     @classmethod
     def load(cls, path: Path) -> "AliasTable":
@@ -163,6 +178,7 @@ class AliasTable:
                     id=str(key),
                     name={"en": str(value.get("en", key)), "zh": str(value.get("zh", value.get("en", key)))},
                     aliases=tuple(str(a) for a in value.get("aliases", []) or []),
+                    ambiguous=tuple(_normalise(a) for a in value.get("ambiguous", []) or []),
                 )
             return result
 
@@ -195,7 +211,7 @@ class AliasTable:
         found: List[str] = []
         for alias in sorted(self._lookup[kind], key=len, reverse=True):
             canonical = self._lookup[kind][alias]
-            if canonical in found:
+            if canonical in found or alias in self._ambiguous[kind]:
                 continue
             if re.search(r"[\u4e00-\u9fff]", alias):
                 hit = alias in lowered

@@ -180,6 +180,12 @@ class Recommender:
         return results
 
     def _reason(self, query: RecommendationQuery, history: sp.csr_matrix, item: int) -> Reason:
+        """Name a past item of the same category: "liked this phone" explains a phone, not a laptop."""
+        same_category = self.catalog.categories[history.indices] == self.catalog.categories[item]
+        history = sp.csr_matrix(
+            (history.data[same_category], (np.zeros(same_category.sum(), dtype=np.int32), history.indices[same_category])),
+            shape=history.shape,
+        )
         anchor = self.collaborative.explain(history, item)
         if anchor is not None and anchor != item:
             return Reason("because_you_liked", {"item": self.catalog.products[anchor].id})

@@ -1,0 +1,238 @@
+"""The recommender's database: products, compatibility links and shopper events.
+
+SQLAlchemy Core over SQLite by default (one file under ``var/``) and PostgreSQL
+by URL (``DAOGOU_DATABASE_URL``). The committed catalog files are the source of
+truth for products; :meth:`Store.import_catalog` copies them in, in one
+transaction, and is idempotent. Events are appended as shoppers act and read
+back as the table the models train on.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Dict, Iterable, List, Optional, Sequence
+
+import pandas as pd
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    create_engine,
+    delete,
+    event,
+    func,
+    insert,
+    select,
+    update,
+)
+from sqlalchemy.engine import Engine
+from tqdm.auto import tqdm
+
+from recsys.catalog import Catalog, Product
+from recsys.events import EVENT_COLUMNS, EVENT_TYPES
+
+metadata = MetaData()
+
+products_table = Table(
+    "products",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("category", String(32), nullable=False, index=True),
+    Column("brand", String(64), nullable=False, index=True),
+    Column("model", String(256), nullable=False),
+    Column("name_en", String(512), nullable=False),
+    Column("name_zh", String(512), nullable=False),
+    Column("price", Float, nullable=False),
+    Column("list_price", Float),
+    Column("currency", String(3), nullable=False),
+    Column("stock", Integer, nullable=False),
+    Column("rating", Float),
+    Column("review_count", Integer),
+    Column("release_year", Integer),
+    Column("record", Text, nullable=False),  # the full validated catalog row, as JSON
+)
+
+links_table = Table(
+    "product_links",
+    metadata,
+    Column("product_id", String(128), ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("fits_id", String(128), ForeignKey("products.id", ondelete="CASCADE"), primary_key=True),
+    Column("kind", String(32), nullable=False, default="fits"),
+)
+
+events_table = Table(
+    "events",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("timestamp", DateTime(timezone=True), nullable=False, index=True),
+    Column("user_id", String(128), nullable=False, index=True),
+    Column("session_id", String(128), nullable=False),
+    Column("event_type", String(16), nullable=False),
+    Column("item_id", String(128), ForeignKey("products.id"), nullable=False),
+    Column("value", Float),
+)
+Index("events_user_time", events_table.c.user_id, events_table.c.timestamp)
+
+
+class StoreError(ValueError):
+    """A write the store refuses (unknown product, bad event type); nothing was written."""
+
+
+@dataclass(frozen=True)
+class ImportReport:
+    inserted: int
+    updated: int
+    unchanged: int
+    removed: int
+
+
+def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.close()
+
+
+class Store:
+    """One database; every method is a transaction of its own."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_foreign_keys)
+        metadata.create_all(self.engine)
+
+    # -- catalog -----------------------------------------------------------
+    def import_catalog(self, catalog: Catalog, links: Iterable[tuple] = (), show_progress: bool = False) -> ImportReport:
+        """Make the products table equal to ``catalog``: insert, update, remove; all or nothing.
+
+        Products that events still refer to are kept with zero stock instead of
+        deleted, so no shopper's history loses its items.
+        """
+        rows = {p.id: _product_row(p) for p in catalog.products}
+        inserted = updated = unchanged = removed = 0
+        with self.engine.begin() as connection:
+            existing = {r.id: r.record for r in connection.execute(select(products_table.c.id, products_table.c.record))}
+            for product_id, row in tqdm(rows.items(), desc="importing products", disable=not show_progress, total=len(rows)):
+                if product_id not in existing:
+                    connection.execute(insert(products_table).values(**row))
+                    inserted += 1
+                elif existing[product_id] != row["record"]:
+                    connection.execute(update(products_table).where(products_table.c.id == product_id).values(**row))
+                    updated += 1
+                else:
+                    unchanged += 1
+            gone = set(existing) - set(rows)
+            if gone:
+                referenced = {r[0] for r in connection.execute(select(events_table.c.item_id).where(events_table.c.item_id.in_(gone)).distinct())}
+                connection.execute(delete(products_table).where(products_table.c.id.in_(gone - referenced)))
+                if referenced:
+                    connection.execute(update(products_table).where(products_table.c.id.in_(referenced)).values(stock=0))
+                removed = len(gone)
+            connection.execute(delete(links_table))
+            link_rows = [{"product_id": a, "fits_id": b, "kind": "fits"} for a, b in links]
+            if link_rows:
+                connection.execute(insert(links_table), link_rows)
+        return ImportReport(inserted, updated, unchanged, removed)
+
+    def product_count(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(products_table)).scalar_one())
+
+    def product_ids(self) -> List[str]:
+        with self.engine.connect() as connection:
+            return [r[0] for r in connection.execute(select(products_table.c.id).order_by(products_table.c.id))]
+
+    def fits(self, product_id: str) -> List[str]:
+        """Products that ``product_id`` (an accessory) fits."""
+        with self.engine.connect() as connection:
+            return [r[0] for r in connection.execute(select(links_table.c.fits_id).where(links_table.c.product_id == product_id).order_by(links_table.c.fits_id))]
+
+    def accessories_for(self, product_id: str) -> List[str]:
+        """Accessories that fit ``product_id``."""
+        with self.engine.connect() as connection:
+            return [r[0] for r in connection.execute(select(links_table.c.product_id).where(links_table.c.fits_id == product_id).order_by(links_table.c.product_id))]
+
+    # -- events ------------------------------------------------------------
+    def event_count(self) -> int:
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count()).select_from(events_table)).scalar_one())
+
+    def append_events(self, events: pd.DataFrame, show_progress: bool = False, chunk: int = 20_000) -> int:
+        """Append a batch of events; a batch with an unknown product or event type writes nothing."""
+        missing = [c for c in EVENT_COLUMNS if c not in events.columns]
+        if missing:
+            raise StoreError(f"events lack columns {', '.join(missing)}")
+        bad_types = sorted(set(events["event_type"]) - set(EVENT_TYPES))
+        if bad_types:
+            raise StoreError(f"unknown event types: {', '.join(map(str, bad_types))}")
+        known = set(self.product_ids())
+        unknown = sorted(set(events["item_id"]) - known)
+        if unknown:
+            raise StoreError(f"unknown product ids: {', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}")
+        records = [
+            {
+                "timestamp": pd.Timestamp(r.timestamp).to_pydatetime(),
+                "user_id": str(r.user_id),
+                "session_id": str(r.session_id),
+                "event_type": r.event_type,
+                "item_id": r.item_id,
+                "value": None if pd.isna(r.value) else float(r.value),
+            }
+            for r in events.itertuples(index=False)
+        ]
+        with self.engine.begin() as connection:
+            for start in tqdm(range(0, len(records), chunk), desc="importing events", disable=not show_progress):
+                connection.execute(insert(events_table), records[start:start + chunk])
+        return len(records)
+
+    def record_event(self, user_id: str, item_id: str, event_type: str, session_id: Optional[str] = None,
+                     value: Optional[float] = None, timestamp: Optional[datetime] = None) -> None:
+        """One event as it happens (a click, a purchase, a rating from the chat)."""
+        frame = pd.DataFrame([{
+            "timestamp": timestamp or datetime.now(timezone.utc), "user_id": user_id,
+            "session_id": session_id or user_id, "event_type": event_type, "item_id": item_id, "value": value,
+        }])
+        self.append_events(frame)
+
+    def events_frame(self, user_id: Optional[str] = None) -> pd.DataFrame:
+        """Events in the order they happened, as the models and the loader expect them."""
+        query = select(*[events_table.c[c] for c in EVENT_COLUMNS]).order_by(events_table.c.timestamp, events_table.c.id)
+        if user_id is not None:
+            query = query.where(events_table.c.user_id == user_id)
+        with self.engine.connect() as connection:
+            frame = pd.DataFrame(connection.execute(query).fetchall(), columns=list(EVENT_COLUMNS))
+        frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
+        return frame
+
+    def forget_user(self, user_id: str) -> int:
+        """Delete everything stored about a shopper; returns how many events went."""
+        with self.engine.begin() as connection:
+            return connection.execute(delete(events_table).where(events_table.c.user_id == user_id)).rowcount
+
+
+def _product_row(product: Product) -> Dict[str, object]:
+    return {
+        "id": product.id,
+        "category": product.category,
+        "brand": product.brand,
+        "model": product.model,
+        "name_en": product.name["en"],
+        "name_zh": product.name["zh"],
+        "price": product.price,
+        "list_price": product.list_price,
+        "currency": product.currency,
+        "stock": product.stock,
+        "rating": product.rating,
+        "review_count": product.review_count,
+        "release_year": product.release_year,
+        "record": json.dumps(product.to_record(), ensure_ascii=False, sort_keys=True),
+    }
