@@ -69,11 +69,12 @@ def test_chinese_request_without_entities_uses_aliases_and_parser(recommender):
 
 
 def test_known_shopper_hears_a_personal_reason():
-    messages, _ = run(tracker("any laptop for me?", sender="xiaomi-fan-0"))
+    messages, _ = run(tracker("any phone for me?", sender="xiaomi-fan-1"))
     cards = payload(messages)
-    assert cards["products"][0]["id"] == "laptop-lenovo-a"
+    assert cards["products"][0]["id"] == "phone-xiaomi-c"
     assert cards["products"][0]["reason_code"] == "because_you_liked"
     assert "also liked this" in cards["products"][0]["reason"]
+    assert messages[0]["text"].startswith("Based on what you've looked at")
 
 
 def test_brand_filter():
