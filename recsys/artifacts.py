@@ -13,7 +13,7 @@ import platform
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, Sequence
+from typing import Any, Dict, List, Sequence
 
 from recsys.models.base import ArtifactError
 
@@ -29,6 +29,7 @@ def ids_hash(ids: Sequence[str]) -> str:
 class ArtifactMetadata:
     catalog_hash: str
     events_hash: str
+    n_events: int
     n_users: int
     n_items: int
     models: Dict[str, Dict[str, Any]]
@@ -56,8 +57,27 @@ class ArtifactMetadata:
             raise ArtifactError(f"{path} has format {metadata.format_version}; this code reads {FORMAT_VERSION}")
         return metadata
 
-    def check_matches(self, catalog_hash: str, events_hash: str, directory: Path) -> None:
+    def check_catalog(self, catalog_hash: str, directory: Path) -> None:
+        """Models index products by position, so another catalog makes them score the wrong items.
+
+        Newer events are fine: shoppers are folded in from their current history.
+        """
         if self.catalog_hash != catalog_hash:
             raise ArtifactError(f"models in {directory} were trained on another catalog; retrain them")
-        if self.events_hash != events_hash:
-            raise ArtifactError(f"models in {directory} were trained on another event log; retrain them")
+
+
+USERS_FILE = "users.txt"
+
+
+def write_user_ids(directory: Path, user_ids: Sequence[str]) -> None:
+    """The shoppers the models were trained on, one per line, in the order of their factor rows."""
+    tmp = Path(directory) / f".{USERS_FILE}.tmp"
+    tmp.write_text("".join(f"{u}\n" for u in user_ids), encoding="utf-8")
+    tmp.replace(Path(directory) / USERS_FILE)
+
+
+def read_user_ids(directory: Path) -> List[str]:
+    try:
+        return (Path(directory) / USERS_FILE).read_text(encoding="utf-8").splitlines()
+    except OSError as exc:
+        raise ArtifactError(f"cannot read {USERS_FILE} in {directory}: {exc}") from exc

@@ -7,6 +7,7 @@ recommender's filters alike.
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -64,6 +65,8 @@ class ProductRecord(BaseModel):
     specs: Dict[str, object] = {}
     description: Optional[_Localized] = None
     selling_points: _LocalizedList = _LocalizedList()
+    #: Ids of products this one works with (a case fits a phone, a charger suits a laptop).
+    fits: List[str] = []
     source: Optional[str] = None
 
     @validator("category")
@@ -92,6 +95,7 @@ class Product:
     description: Mapping[str, str]
     selling_points: Mapping[str, Sequence[str]]
     currency: str = "CNY"
+    fits: Tuple[str, ...] = ()
 
     def display_name(self, language: str = "en") -> str:
         return self.name.get(language) or self.name["en"]
@@ -109,6 +113,7 @@ class Product:
             "review_count": self.review_count, "release_year": self.release_year,
             "specs": dict(self.specs), "description": dict(self.description) or None,
             "selling_points": {k: list(v) for k, v in self.selling_points.items()},
+            "fits": list(self.fits),
         }
 
     @classmethod
@@ -129,6 +134,7 @@ class Product:
             description=record.description.dict() if record.description else {},
             selling_points=record.selling_points.dict(),
             currency=record.currency,
+            fits=tuple(record.fits),
         )
 
 
@@ -248,12 +254,25 @@ class Catalog:
     def __len__(self) -> int:
         return len(self.products)
 
+    @property
+    def content_hash(self) -> str:
+        """Hash of every product's record: tells whether a database already holds this catalog."""
+        digest = hashlib.sha256()
+        for product in self.products:
+            digest.update(json.dumps(product.to_record(), sort_keys=True, ensure_ascii=False).encode("utf-8"))
+        return digest.hexdigest()[:16]
+
     def __contains__(self, product_id: object) -> bool:
         return product_id in self.index
 
     @property
     def ids(self) -> List[str]:
         return [p.id for p in self.products]
+
+    @property
+    def links(self) -> List[Tuple[str, str]]:
+        """(accessory id, product id it fits) pairs."""
+        return [(p.id, target) for p in self.products for target in p.fits]
 
     def get(self, product_id: str) -> Optional[Product]:
         position = self.index.get(product_id)
@@ -317,4 +336,8 @@ class Catalog:
             products.append(Product.from_record(record))
         if not products:
             raise CatalogError(f"{products_path}: catalog is empty")
+        for product in products:
+            unknown = [target for target in product.fits if target not in seen]
+            if unknown:
+                raise CatalogError(f"{products_path}:{seen[product.id]}: fits unknown product ids {', '.join(unknown)}")
         return cls(products, aliases)

@@ -1,23 +1,36 @@
-"""Command line: ``python -m recsys train | recommend | status``."""
+"""Command line: ``python -m recsys <command>``; ``--help`` lists the commands."""
 from __future__ import annotations
 
 import argparse
 import json
 import logging
 import sys
+from dataclasses import asdict
+from pathlib import Path
 from typing import List, Optional
 
 from recsys.artifacts import ArtifactMetadata
+from recsys.catalog import Catalog, CatalogError
+from recsys.events import EventLogError, load_events
 from recsys.facade import QueryError, RecommendationQuery, Recommender
 from recsys.models import ArtifactError
 from recsys.settings import Settings
+from recsys.simulate import SimulationParams, write_simulation
+from recsys.store import Store, StoreError
 
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m recsys", description="Daogou recommender")
     sub = parser.add_subparsers(dest="command", required=True)
-    train = sub.add_parser("train", help="fit and save the models (simulates a demo event log if none exists)")
-    train.add_argument("--if-missing", action="store_true", help="do nothing when up-to-date models exist")
+    sub.add_parser("import-catalog", help="validate the catalog files and make the database hold exactly them")
+    events = sub.add_parser("import-events", help="append a real event log (CSV or Parquet) to the database")
+    events.add_argument("path", type=Path)
+    simulate = sub.add_parser("simulate", help="write the synthetic demo event log, its report and plot")
+    simulate.add_argument("--out", type=Path, help="log path (default: DAOGOU_EVENTS)")
+    simulate.add_argument("--shoppers", type=int, default=SimulationParams.n_shoppers)
+    simulate.add_argument("--seed", type=int, default=SimulationParams.seed)
+    train = sub.add_parser("train", help="fit and save the models on the database's events")
+    train.add_argument("--if-missing", action="store_true", help="only when no usable models exist")
     rec = sub.add_parser("recommend", help="print recommendations as JSON lines")
     rec.add_argument("--user")
     rec.add_argument("--category")
@@ -34,13 +47,25 @@ def main(argv: Optional[List[str]] = None) -> int:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = Settings.from_env()
     try:
-        if args.command == "train":
+        if args.command == "import-catalog":
+            catalog = Catalog.load(settings.catalog_path, settings.aliases_path)
+            report = Store(settings.database_url).import_catalog(catalog, show_progress=True)
+            print(json.dumps(asdict(report)))
+        elif args.command == "import-events":
+            count = Store(settings.database_url).append_events(load_events(args.path), show_progress=True)
+            print(f"imported {count} events from {args.path}")
+        elif args.command == "simulate":
+            catalog = Catalog.load(settings.catalog_path, settings.aliases_path)
+            out = args.out or settings.events_path
+            events = write_simulation(catalog, SimulationParams(n_shoppers=args.shoppers, seed=args.seed), out)
+            print(f"wrote {len(events)} events to {out}, with REPORT.md and purchase_prices.png beside it")
+        elif args.command == "train":
             if args.if_missing:
                 Recommender.from_settings(settings, train_if_missing=True)
             else:
                 Recommender.train(settings)
         elif args.command == "status":
-            print(json.dumps(ArtifactMetadata.read(settings.model_dir).__dict__, indent=2))
+            print(json.dumps(asdict(ArtifactMetadata.read(settings.model_dir)), indent=2))
         elif args.command == "recommend":
             recommender = Recommender.from_settings(settings, train_if_missing=False)
             query = RecommendationQuery(
@@ -51,7 +76,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                 print(json.dumps({"id": rec.product.id, "name": rec.product.name["en"], "price": rec.product.price,
                                   "score": round(rec.score, 4), "reason": rec.reason.code, **rec.reason.params},
                                  ensure_ascii=False))
-    except (ArtifactError, QueryError, ValueError) as exc:
+    except (ArtifactError, CatalogError, EventLogError, QueryError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -72,6 +72,20 @@ class Interactions:
     def user_index(self) -> Dict[str, int]:
         return {u: i for i, u in enumerate(self.user_ids)}
 
+    def with_event(self, user_id: str, item: int, weight: float) -> "Interactions":
+        """A copy with one more event: how a click shapes the next recommendation without retraining."""
+        users = list(self.user_ids)
+        matrix = self.matrix
+        position = self.user_index.get(user_id)
+        if position is None:
+            position = len(users)
+            users.append(user_id)
+            matrix = sp.vstack([matrix, sp.csr_matrix((1, matrix.shape[1]), dtype=matrix.dtype)], format="csr")
+        delta = sp.csr_matrix(([weight], ([position], [item])), shape=matrix.shape, dtype=matrix.dtype)
+        matrix = (matrix + delta).tocsr()
+        matrix.eliminate_zeros()
+        return Interactions(matrix=matrix, user_ids=users, item_ids=self.item_ids, age_days=None)
+
     @classmethod
     def from_events(cls, events: pd.DataFrame, item_ids: Sequence[str]) -> "Interactions":
         """Aggregate events; rows about products not in the catalog are dropped and counted."""

@@ -10,18 +10,18 @@ import logging
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import List, Optional
+from typing import Dict, List, Optional, Sequence, Set
 
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.artifacts import ArtifactMetadata, ids_hash
+from recsys.artifacts import ArtifactMetadata, ids_hash, read_user_ids, write_user_ids
 from recsys.catalog import CATEGORIES, Catalog, Product
-from recsys.events import Interactions, data_hash, load_events
+from recsys.events import EVENT_WEIGHTS, Interactions, data_hash, rating_weight
 from recsys.models import ALSModel, ArtifactError, PopularityModel, RecommenderModel
 from recsys.reasons import Reason
 from recsys.settings import Settings
-from recsys.simulate import SimulationParams, simulate_events
+from recsys.store import Store, open_store
 
 logger = logging.getLogger(__name__)
 
@@ -54,62 +54,67 @@ class Recommendation:
 
 
 class Recommender:
-    """Catalog + histories + models, with constraint-respecting recommendations."""
+    """Catalog + database + models, with constraint-respecting recommendations."""
 
     def __init__(
         self,
         catalog: Catalog,
+        store: Store,
         interactions: Interactions,
         collaborative: RecommenderModel,
         popularity: PopularityModel,
+        model_users: Sequence[str],
     ) -> None:
         self.catalog = catalog
+        self.store = store
         self.interactions = interactions
         self.collaborative = collaborative
         self.popularity = popularity
         self._user_index = interactions.user_index
+        #: Row of each shopper in the collaborative model's user factors (shoppers it was trained on).
+        self._model_user_index: Dict[str, int] = {u: i for i, u in enumerate(model_users)}
+        #: Shoppers with events since training: their stored factors are stale, so they are folded in.
+        self._changed_users: Set[str] = set()
 
     # -- construction ------------------------------------------------------
     @classmethod
     def from_settings(cls, settings: Optional[Settings] = None, train_if_missing: bool = True) -> "Recommender":
-        """Load trained models; train them first when they are missing or stale and that is allowed."""
+        """Open the database (importing the catalog and seeding events as needed) and load the models.
+
+        Models are trained when missing or made for another catalog, if that is allowed.
+        """
         settings = settings or Settings.from_env()
         catalog = Catalog.load(settings.catalog_path, settings.aliases_path)
+        store = open_store(settings, catalog)
         try:
-            return cls._load(settings, catalog)
+            return cls._load(settings, catalog, store)
         except ArtifactError as exc:
             if not train_if_missing:
                 raise
             logger.info("training the recommender: %s", exc)
-            return cls.train(settings, catalog)
+            return cls.train(settings, catalog, store)
 
     @classmethod
-    def _load(cls, settings: Settings, catalog: Catalog) -> "Recommender":
+    def _load(cls, settings: Settings, catalog: Catalog, store: Store) -> "Recommender":
         metadata = ArtifactMetadata.read(settings.model_dir)
-        if not settings.events_path.exists():
-            raise ArtifactError(f"event log {settings.events_path} is missing")
-        events = load_events(settings.events_path)
-        metadata.check_matches(ids_hash(catalog.ids), data_hash(events), settings.model_dir)
-        interactions = Interactions.from_events(events, catalog.ids)
+        metadata.check_catalog(ids_hash(catalog.ids), settings.model_dir)
         collaborative = ALSModel.load(settings.model_dir)
         popularity = PopularityModel.load(settings.model_dir)
         for model in (collaborative, popularity):
             if model.n_items != len(catalog):
                 raise ArtifactError(f"{model.name} model has {model.n_items} items, catalog has {len(catalog)}")
-        return cls(catalog, interactions, collaborative, popularity)
+        model_users = read_user_ids(settings.model_dir)
+        interactions = Interactions.from_events(store.events_frame(), catalog.ids)
+        return cls(catalog, store, interactions, collaborative, popularity, model_users)
 
     @classmethod
-    def train(cls, settings: Settings, catalog: Optional[Catalog] = None, show_progress: bool = True) -> "Recommender":
-        """Fit every model on the event log (simulating a demo log if there is none) and save them."""
+    def train(
+        cls, settings: Settings, catalog: Optional[Catalog] = None, store: Optional[Store] = None, show_progress: bool = True
+    ) -> "Recommender":
+        """Fit every model on the events in the database and save them."""
         catalog = catalog or Catalog.load(settings.catalog_path, settings.aliases_path)
-        if not settings.events_path.exists():
-            logger.info("no event log at %s: simulating a demo log (synthetic shoppers)", settings.events_path)
-            settings.events_path.parent.mkdir(parents=True, exist_ok=True)
-            simulated = simulate_events(catalog, SimulationParams(seed=settings.seed), show_progress=show_progress)
-            tmp = settings.events_path.with_suffix(".tmp")
-            simulated.to_csv(tmp, index=False)
-            tmp.replace(settings.events_path)
-        events = load_events(settings.events_path)
+        store = store or open_store(settings, catalog)
+        events = store.events_frame()
         interactions = Interactions.from_events(events, catalog.ids)
         started = time.perf_counter()
         popularity = PopularityModel().fit(interactions)
@@ -119,9 +124,11 @@ class Recommender:
         (settings.model_dir / "metadata.json").unlink(missing_ok=True)
         for model in (popularity, collaborative):
             model.save(settings.model_dir)
+        write_user_ids(settings.model_dir, interactions.user_ids)
         ArtifactMetadata(
             catalog_hash=ids_hash(catalog.ids),
             events_hash=data_hash(events),
+            n_events=len(events),
             n_users=len(interactions.user_ids),
             n_items=len(catalog),
             models={m.name: m.params() for m in (popularity, collaborative)},
@@ -131,7 +138,29 @@ class Recommender:
             "trained on %d events from %d shoppers over %d products in %.1fs",
             len(events), len(interactions.user_ids), len(catalog), fit_seconds,
         )
-        return cls(catalog, interactions, collaborative, popularity)
+        return cls(catalog, store, interactions, collaborative, popularity, interactions.user_ids)
+
+    # -- events --------------------------------------------------------------
+    def record_event(self, user_id: str, product_id: str, event_type: str, value: Optional[float] = None,
+                     session_id: Optional[str] = None) -> None:
+        """Store one shopper event and let it shape that shopper's next recommendations at once.
+
+        Unknown products, unknown event types and ratings outside 1..5 are
+        refused with a :class:`QueryError` and nothing is written.
+        """
+        if not user_id:
+            raise QueryError("an event needs a shopper id")
+        if product_id not in self.catalog:
+            raise QueryError(f"unknown product id {product_id!r}")
+        if event_type not in EVENT_WEIGHTS:
+            raise QueryError(f"unknown event type {event_type!r}; expected one of {', '.join(EVENT_WEIGHTS)}")
+        if event_type == "rating" and (value is None or not 1 <= value <= 5):
+            raise QueryError("a rating needs a value from 1 to 5")
+        self.store.record_event(user_id, product_id, event_type, session_id=session_id, value=value)
+        weight = rating_weight(value) if event_type == "rating" else EVENT_WEIGHTS[event_type]
+        self.interactions = self.interactions.with_event(user_id, self.catalog.index[product_id], weight)
+        self._user_index = self.interactions.user_index
+        self._changed_users.add(user_id)
 
     # -- queries -----------------------------------------------------------
     def product(self, product_id: str) -> Optional[Product]:
@@ -160,7 +189,7 @@ class Recommender:
             in_stock_only=query.in_stock_only,
         )
         history = self.history(query.user_id)
-        user = self._user_index.get(query.user_id) if query.user_id is not None else None
+        user = None if query.user_id in self._changed_users else self._model_user_index.get(query.user_id)
         personal = history.nnz > 0
         model: RecommenderModel = self.collaborative if personal else self.popularity
         items, scores = model.recommend(history, k=query.k, user=user, allowed=allowed, exclude_seen=query.exclude_seen)

@@ -2,7 +2,7 @@
 
 Everything comes from environment variables with defaults that run on one
 machine, so the same code serves a laptop, CI and several servers that share a
-model directory.
+database and a model directory.
 """
 from __future__ import annotations
 
@@ -24,8 +24,10 @@ class Settings:
 
     catalog_path: Path
     aliases_path: Path
+    #: The event log that seeds an empty database: the demo log, or a shop's real export.
     events_path: Path
     model_dir: Path
+    database_url: str
     seed: int = 0
 
     @classmethod
@@ -36,7 +38,8 @@ class Settings:
         return cls(
             catalog_path=_path_from_env("DAOGOU_CATALOG", data_dir / "catalog" / "products.jsonl"),
             aliases_path=_path_from_env("DAOGOU_ALIASES", data_dir / "catalog" / "aliases.yml"),
-            events_path=_path_from_env("DAOGOU_EVENTS", var_dir / "events" / "demo_events.csv"),
+            events_path=_path_from_env("DAOGOU_EVENTS", data_dir / "events" / "demo_events.csv.gz"),
             model_dir=_path_from_env("DAOGOU_MODEL_DIR", PROJECT_ROOT / "models" / "recsys"),
+            database_url=os.environ.get("DAOGOU_DATABASE_URL", f"sqlite:///{var_dir / 'daogou.db'}"),
             seed=int(os.environ.get("DAOGOU_SEED", "0")),
         )

@@ -9,7 +9,9 @@ so popularity is real but not the whole story.
 """
 from __future__ import annotations
 
+import gzip
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Dict, List
 
 import numpy as np
@@ -17,7 +19,7 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from recsys.catalog import Catalog
-from recsys.events import EVENT_COLUMNS
+from recsys.events import EVENT_COLUMNS, EVENT_TYPES
 
 
 @dataclass(frozen=True)
@@ -35,6 +37,8 @@ class SimulationParams:
     purchase_rate: float = 0.5  # chance a cart ends in a purchase
     rating_rate: float = 0.3  # chance a purchase is rated
     price_tolerance: float = 0.35  # log-scale width of a shopper's acceptable price band
+    accessory_follow_rate: float = 0.4  # chance a device purchase brings a later session for its accessories
+    accessory_purchase_rate: float = 0.5  # chance that session ends in buying one
 
 
 def simulate_events(
@@ -49,6 +53,10 @@ def simulate_events(
     appeal = 0.8 * (ratings - ratings.mean()) + rng.normal(0.0, 0.7, len(catalog))
     brands_by_category = {c: sorted(set(catalog.brands[idx])) for c, idx in items_by_category.items()}
     start = pd.Timestamp(params.start)
+    accessories_for: Dict[int, np.ndarray] = {}
+    for accessory_id, device_id in catalog.links:
+        accessories_for.setdefault(catalog.index[device_id], []).append(catalog.index[accessory_id])
+    accessories_for = {device: np.array(sorted(items)) for device, items in accessories_for.items()}
 
     rows: List[tuple] = []
     for shopper in tqdm(range(params.n_shoppers), desc="simulating shoppers", disable=not show_progress):
@@ -90,10 +98,100 @@ def simulate_events(
                     if rng.random() < params.rating_rate:
                         stars = int(np.clip(np.round(ratings[chosen] + rng.normal(0, 0.8)), 1, 5))
                         rows.append((t + pd.Timedelta(days=float(rng.uniform(2, 10))), user_id, session_id, "rating", product_id, float(stars)))
+                    fitting = accessories_for.get(int(chosen))
+                    if fitting is not None and rng.random() < params.accessory_follow_rate:
+                        rows.extend(_accessory_session(rng, params, catalog, appeal, fitting, user_id, f"{session_id}-acc", t))
     frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     return frame.sort_values(["timestamp", "user_id"], kind="stable").reset_index(drop=True)
 
 
-def describe(params: SimulationParams) -> Dict[str, object]:
-    return asdict(params)
+def _accessory_session(rng, params: SimulationParams, catalog: Catalog, appeal: np.ndarray, fitting: np.ndarray,
+                       user_id: str, session_id: str, after: pd.Timestamp) -> List[tuple]:
+    """A later visit to look at accessories that fit the device just bought."""
+    t = after + pd.Timedelta(days=float(rng.uniform(0.5, 14)))
+    weights = np.exp(appeal[fitting] - appeal[fitting].max())
+    viewed = rng.choice(fitting, size=min(len(fitting), 1 + rng.poisson(1.5)), replace=False, p=weights / weights.sum())
+    rows = []
+    for item in viewed:
+        rows.append((t, user_id, session_id, "view", catalog.products[item].id, np.nan))
+        t += pd.Timedelta(seconds=float(rng.exponential(45)))
+    if rng.random() < params.accessory_purchase_rate:
+        product_id = catalog.products[viewed[0]].id
+        rows.append((t, user_id, session_id, "cart", product_id, np.nan))
+        rows.append((t + pd.Timedelta(seconds=float(rng.exponential(60))), user_id, session_id, "purchase", product_id, np.nan))
+    return rows
+
+
+def write_simulation(catalog: Catalog, params: SimulationParams, path: Path, show_progress: bool = True) -> pd.DataFrame:
+    """Simulate, then write the log and, next to it, its report (markdown) and a price plot."""
+    events = simulate_events(catalog, params, show_progress=show_progress)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp")
+    # gzip without a timestamp in its header, so the same seed writes the same bytes.
+    with gzip.GzipFile(tmp, "wb", mtime=0) if path.suffix == ".gz" else open(tmp, "wb") as handle:
+        handle.write(events.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%S.%fZ").encode("utf-8"))
+    tmp.replace(path)
+    write_report(events, catalog, params, path)
+    return events
+
+
+def write_report(events: pd.DataFrame, catalog: Catalog, params: SimulationParams, log_path: Path) -> Path:
+    """Counts per event type and category, and purchase prices per category, next to the log."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    category = events["item_id"].map({p.id: p.category for p in catalog.products})
+    counts = pd.crosstab(category, events["event_type"]).reindex(columns=list(EVENT_TYPES), fill_value=0)
+    counts.loc["total"] = counts.sum()
+    purchases = events[events["event_type"] == "purchase"]
+    prices = purchases["item_id"].map({p.id: p.price for p in catalog.products})
+    purchase_category = category[purchases.index]
+
+    plot_path = log_path.parent / "purchase_prices.png"
+    order = [c for c in catalog.aliases.categories if (purchase_category == c).any()]
+    figure, axis = plt.subplots(figsize=(9, 4.5))
+    axis.boxplot([prices[purchase_category == c] for c in order], labels=order, showfliers=False)
+    axis.set_yscale("log")
+    axis.set_ylabel("purchase price (CNY, log scale)")
+    axis.set_title(f"Simulated purchases per category (seed {params.seed}, {params.n_shoppers} shoppers)")
+    figure.tight_layout()
+    figure.savefig(plot_path, dpi=110)
+    plt.close(figure)
+
+    lines = [
+        "# Demo event log: simulation report",
+        "",
+        f"`{log_path.name}` is **synthetic**: written by `recsys.simulate` (`python -m recsys simulate`), not real shoppers.",
+        "",
+        f"{len(events):,} events from {events['user_id'].nunique():,} shoppers in {events['session_id'].nunique():,} sessions, "
+        f"{events['timestamp'].min():%Y-%m-%d} to {events['timestamp'].max():%Y-%m-%d}.",
+        "",
+        "## Parameters",
+        "",
+        "| parameter | value |",
+        "|---|---|",
+        *[f"| {key} | {value} |" for key, value in asdict(params).items()],
+        "",
+        "## Events per category and type",
+        "",
+        "| category | " + " | ".join(counts.columns) + " |",
+        "|---|" + "---|" * len(counts.columns),
+        *[f"| {name} | " + " | ".join(f"{int(v):,}" for v in row) + " |" for name, row in counts.iterrows()],
+        "",
+        "## Purchase prices (CNY)",
+        "",
+        "| category | purchases | median | 10th pct | 90th pct |",
+        "|---|---|---|---|---|",
+        *[f"| {c} | {int((purchase_category == c).sum()):,} | {prices[purchase_category == c].median():,.0f} | "
+          f"{prices[purchase_category == c].quantile(0.1):,.0f} | {prices[purchase_category == c].quantile(0.9):,.0f} |" for c in order],
+        "",
+        f"![purchase prices per category]({plot_path.name})",
+        "",
+    ]
+    report_path = log_path.parent / "REPORT.md"
+    report_path.write_text("\n".join(lines), encoding="utf-8")
+    return report_path

@@ -9,9 +9,11 @@ back as the table the models train on.
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass
+from pathlib import Path
 from datetime import datetime, timezone
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, List, Optional
 
 import pandas as pd
 from sqlalchemy import (
@@ -33,11 +35,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 from tqdm.auto import tqdm
 
 from recsys.catalog import Catalog, Product
 from recsys.events import EVENT_COLUMNS, EVENT_TYPES
+
+logger = logging.getLogger(__name__)
 
 metadata = MetaData()
 
@@ -82,6 +86,14 @@ events_table = Table(
 Index("events_user_time", events_table.c.user_id, events_table.c.timestamp)
 
 
+meta_table = Table(
+    "meta",
+    metadata,
+    Column("key", String(64), primary_key=True),
+    Column("value", Text, nullable=False),
+)
+
+
 class StoreError(ValueError):
     """A write the store refuses (unknown product, bad event type); nothing was written."""
 
@@ -105,13 +117,24 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        url_object = make_url(url)
+        if url_object.get_backend_name() == "sqlite" and url_object.database not in (None, "", ":memory:"):
+            Path(url_object.database).parent.mkdir(parents=True, exist_ok=True)
         self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_foreign_keys)
         metadata.create_all(self.engine)
 
     # -- catalog -----------------------------------------------------------
-    def import_catalog(self, catalog: Catalog, links: Iterable[tuple] = (), show_progress: bool = False) -> ImportReport:
+    def get_meta(self, key: str) -> Optional[str]:
+        with self.engine.connect() as connection:
+            return connection.execute(select(meta_table.c.value).where(meta_table.c.key == key)).scalar_one_or_none()
+
+    def _set_meta(self, connection, key: str, value: str) -> None:
+        connection.execute(delete(meta_table).where(meta_table.c.key == key))
+        connection.execute(insert(meta_table).values(key=key, value=value))
+
+    def import_catalog(self, catalog: Catalog, show_progress: bool = False) -> ImportReport:
         """Make the products table equal to ``catalog``: insert, update, remove; all or nothing.
 
         Products that events still refer to are kept with zero stock instead of
@@ -138,9 +161,10 @@ class Store:
                     connection.execute(update(products_table).where(products_table.c.id.in_(referenced)).values(stock=0))
                 removed = len(gone)
             connection.execute(delete(links_table))
-            link_rows = [{"product_id": a, "fits_id": b, "kind": "fits"} for a, b in links]
+            link_rows = [{"product_id": a, "fits_id": b, "kind": "fits"} for a, b in catalog.links]
             if link_rows:
                 connection.execute(insert(links_table), link_rows)
+            self._set_meta(connection, "catalog_hash", catalog.content_hash)
         return ImportReport(inserted, updated, unchanged, removed)
 
     def product_count(self) -> int:
@@ -236,3 +260,26 @@ def _product_row(product: Product) -> Dict[str, object]:
         "release_year": product.release_year,
         "record": json.dumps(product.to_record(), ensure_ascii=False, sort_keys=True),
     }
+
+
+def open_store(settings, catalog: Catalog, show_progress: bool = False) -> Store:
+    """The deployment's database, holding this catalog and at least the seed events.
+
+    The catalog is re-imported only when its content changed. An empty events
+    table is seeded from ``settings.events_path``; when that file does not
+    exist either, the demo log is simulated and written there first.
+    """
+    from recsys.events import load_events
+    from recsys.simulate import SimulationParams, write_simulation
+
+    store = Store(settings.database_url)
+    if store.get_meta("catalog_hash") != catalog.content_hash:
+        report = store.import_catalog(catalog, show_progress=show_progress)
+        logger.info("catalog imported: %s", report)
+    if store.event_count() == 0:
+        if not Path(settings.events_path).exists():
+            logger.info("no event log at %s: simulating the demo log (synthetic shoppers)", settings.events_path)
+            write_simulation(catalog, SimulationParams(seed=settings.seed), Path(settings.events_path))
+        count = store.append_events(load_events(settings.events_path), show_progress=show_progress)
+        logger.info("seeded %d events from %s", count, settings.events_path)
+    return store

@@ -92,7 +92,8 @@ def small_settings(tmp_path: Path) -> Settings:
     products, aliases = write_catalog(tmp_path / "catalog", SMALL_CATALOG)
     events_path = tmp_path / "events.csv"
     small_events().to_csv(events_path, index=False)
-    return Settings(catalog_path=products, aliases_path=aliases, events_path=events_path, model_dir=tmp_path / "models")
+    return Settings(catalog_path=products, aliases_path=aliases, events_path=events_path, model_dir=tmp_path / "models",
+                    database_url=f"sqlite:///{tmp_path / 'daogou.db'}")
 
 
 @pytest.fixture

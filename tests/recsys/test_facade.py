@@ -6,6 +6,7 @@ import pytest
 from recsys import RecommendationQuery, Recommender
 from recsys.facade import QueryError
 from recsys.models import ArtifactError
+from tests.conftest import SMALL_CATALOG, make_product, write_catalog
 
 
 def ids(recommendations):
@@ -77,13 +78,50 @@ def test_trained_models_are_loaded_not_retrained(small_settings, small_recommend
     assert ids(loaded.recommend(query)) == ids(small_recommender.recommend(query))
 
 
-def test_models_trained_on_another_event_log_are_refused(small_settings, small_recommender):
-    with small_settings.events_path.open("a") as log:
-        log.write("2026-10-02 00:00:00+00:00,newcomer,s9,view,phone-xiaomi-a,\n")
-    with pytest.raises(ArtifactError, match="another event log"):
+def test_models_for_another_catalog_are_refused_then_retrained(small_settings, small_recommender):
+    rows = [dict(r) for r in SMALL_CATALOG] + [make_product("phone-xiaomi-new", "phone", "xiaomi", 1999)]
+    write_catalog(small_settings.catalog_path.parent, rows)
+    with pytest.raises(ArtifactError, match="another catalog"):
         Recommender.from_settings(small_settings, train_if_missing=False)
     retrained = Recommender.from_settings(small_settings, train_if_missing=True)
-    assert "newcomer" in retrained.interactions.user_ids
+    assert "phone-xiaomi-new" in retrained.catalog
+    assert retrained.store.product_count() == len(rows)
+
+
+def test_a_new_shoppers_clicks_shape_their_next_recommendation(small_recommender):
+    before = small_recommender.recommend(RecommendationQuery(user_id="newcomer", k=3))
+    assert {r.reason.code for r in before} == {"popular"}
+    for item in ("phone-apple-a", "phone-apple-b"):
+        small_recommender.record_event("newcomer", item, "view")
+    after = small_recommender.recommend(RecommendationQuery(user_id="newcomer", k=2))
+    assert {r.product.brand for r in after} == {"apple"}
+    assert after[0].reason.code in {"because_you_liked", "matches_your_taste"}
+    assert "phone-apple-a" not in ids(after)  # already seen
+    assert len(small_recommender.store.events_frame(user_id="newcomer")) == 2
+
+
+def test_a_known_shoppers_new_click_is_used_before_retraining(small_recommender):
+    # apple-fan-0 has an Apple history; after heavy Xiaomi interest, Xiaomi phones come first.
+    for item in ("phone-xiaomi-a", "phone-xiaomi-b", "phone-xiaomi-c"):
+        small_recommender.record_event("apple-fan-0", item, "purchase")
+    recs = small_recommender.recommend(RecommendationQuery(user_id="apple-fan-0", category="laptop", k=1))
+    assert ids(recs) == ["laptop-lenovo-a"]
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (("someone", "no-such-product", "view"), "unknown product id"),
+        (("someone", "phone-xiaomi-a", "wishlist"), "unknown event type"),
+        (("someone", "phone-xiaomi-a", "rating"), "rating needs a value"),
+        (("", "phone-xiaomi-a", "view"), "shopper id"),
+    ],
+)
+def test_bad_events_are_refused_and_nothing_is_written(small_recommender, args, message):
+    count = small_recommender.store.event_count()
+    with pytest.raises(QueryError, match=message):
+        small_recommender.record_event(*args)
+    assert small_recommender.store.event_count() == count
 
 
 def test_corrupt_metadata_is_a_clear_error(small_settings, small_recommender):
@@ -92,8 +130,10 @@ def test_corrupt_metadata_is_a_clear_error(small_settings, small_recommender):
         Recommender.from_settings(small_settings, train_if_missing=False)
 
 
-def test_missing_event_log_is_simulated_on_first_training(small_settings):
+def test_missing_event_log_is_simulated_with_its_report(small_settings):
     small_settings.events_path.unlink()
-    recommender = Recommender.train(small_settings, show_progress=False)
+    recommender = Recommender.from_settings(small_settings)
     assert small_settings.events_path.exists()
+    assert (small_settings.events_path.parent / "REPORT.md").exists()
+    assert (small_settings.events_path.parent / "purchase_prices.png").exists()
     assert len(recommender.interactions.user_ids) > 100  # simulated shoppers
