@@ -52,6 +52,8 @@ STOCK_MODULO = 60  # pseudo-stock is md5(id) % 60, so about 1 in 60 products is 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_SOURCE = PROJECT_ROOT / ".." / "shared" / "datasets" / "catalogs"
 DEFAULT_OUT_DIR = PROJECT_ROOT / "data" / "catalog"
+#: Hand-curated real products of the categories no shared listing covers (committed YAML, one file each).
+DEFAULT_CURATED_DIR = PROJECT_ROOT / "data" / "catalog" / "curated"
 
 PHONES_INDIA = "smartphones_india.csv"
 LAPTOPS_EUROPE = "laptops_europe.csv"
@@ -59,7 +61,7 @@ JD_PHONES = "jd_phones_zh.jsonl"
 
 RECORD_KEYS = (
     "id", "category", "brand", "model", "name", "price", "list_price", "currency", "stock", "rating",
-    "review_count", "release_year", "specs", "description", "selling_points", "source",
+    "review_count", "release_year", "specs", "description", "selling_points", "fits", "source",
 )
 PHONE_SPEC_KEYS = (
     "ram_gb", "storage_gb", "screen_in", "refresh_hz", "battery_mah", "fast_charging_w", "has_5g", "has_nfc",
@@ -1035,9 +1037,74 @@ def load_jd_phones(path: Path, log: Counter) -> List[Draft]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Curated categories: data/catalog/curated/<category>.yml
+# ---------------------------------------------------------------------------------------------
+def curated_record(category: str, entry: Mapping[str, Any], source: str) -> Tuple[Dict[str, Any], List[Mapping[str, Any]]]:
+    """One curated entry as a catalog record, plus its ``fits`` selectors (resolved later)."""
+    brand = BRAND_FIXES.get(str(entry["brand"]), str(entry["brand"]))
+    brand_en, brand_zh = brand_names(brand)
+    model = str(entry["model"]).strip()
+    variant = str(entry.get("variant") or "").strip()
+    model_zh = str(entry.get("name_zh") or model).strip()
+    suffix = f" ({variant})" if variant else ""
+    product_id = slugify("-".join(part for part in (category, brand, model, variant) if part))
+    price = int(entry["price"])
+    record: Dict[str, Any] = base_fields(
+        category, brand, model, price, f"curated/{source}",
+        list_price=int(entry.get("list_price") or price),
+        rating=entry.get("rating"),
+        release_year=entry.get("release_year"),
+        specs=dict(entry.get("specs") or {}),
+        description={"en": entry["description"]["en"], "zh": entry["description"]["zh"]},
+        selling_points={lang: list(entry["selling_points"][lang]) for lang in ("en", "zh")},
+    )
+    record["id"] = product_id
+    record["name"] = {"en": f"{brand_en} {model}{suffix}", "zh": f"{brand_zh} {model_zh}{suffix}"}
+    record["stock"] = pseudo_stock(product_id)
+    record["fits"] = []
+    return {key: record.get(key) for key in RECORD_KEYS}, list(entry.get("fits") or [])
+
+
+def load_curated(curated_dir: Path, log: Counter) -> Tuple[List[Dict[str, Any]], Dict[str, List[Mapping[str, Any]]]]:
+    """Records of every curated file, and the ``fits`` selectors per accessory id."""
+    records: List[Dict[str, Any]] = []
+    selectors: Dict[str, List[Mapping[str, Any]]] = {}
+    for path in sorted(curated_dir.glob("*.yml")):
+        category = path.stem
+        for entry in yaml.safe_load(path.read_text(encoding="utf-8")) or []:
+            record, fits = curated_record(category, entry, path.name)
+            records.append(record)
+            if fits:
+                selectors[record["id"]] = fits
+        log[f"curated/{path.name}: products"] += sum(1 for r in records if r["category"] == category)
+    return records, selectors
+
+
+def selector_matches(selector: Mapping[str, Any], product: Mapping[str, Any]) -> bool:
+    """A ``fits`` selector (category, optional brand, optional regex on the model without brand)."""
+    if product["category"] != selector["category"]:
+        return False
+    if selector.get("brand") and product["brand"] != selector["brand"]:
+        return False
+    pattern = selector.get("model_pattern")
+    return not pattern or re.search(pattern, strip_brand_prefix(product["model"], product["brand"])) is not None
+
+
+def resolve_fits(records: List[Dict[str, Any]], selectors: Mapping[str, List[Mapping[str, Any]]], log: Counter) -> None:
+    """Turn selectors into explicit, sorted product ids, so links are plain data in the catalog."""
+    for record in records:
+        rules = selectors.get(record["id"])
+        if not rules:
+            continue
+        record["fits"] = sorted({p["id"] for p in records if p["id"] != record["id"] and any(selector_matches(r, p) for r in rules)})
+        if not record["fits"]:
+            log["curated: accessory whose selectors match no product in the catalog"] += 1
+
+
+# ---------------------------------------------------------------------------------------------
 # Assembly, validation and output
 # ---------------------------------------------------------------------------------------------
-def build_products(source: Path, log: Counter) -> List[Dict[str, Any]]:
+def build_products(source: Path, log: Counter, curated_dir: Optional[Path] = None) -> List[Dict[str, Any]]:
     """All records, ids unique within each source; a later source never takes an earlier id."""
     loaders = ((PHONES_INDIA, load_india_phones), (LAPTOPS_EUROPE, load_laptops), (JD_PHONES, load_jd_phones))
     records: Dict[str, Dict[str, Any]] = {}
@@ -1050,6 +1117,17 @@ def build_products(source: Path, log: Counter) -> List[Dict[str, Any]]:
                 log[f"{name}: same product as in an earlier source, skipped"] += 1
                 continue
             records[draft.id] = finish(draft)
+    for record in records.values():
+        record["fits"] = []
+    if curated_dir is not None and curated_dir.is_dir():
+        curated, selectors = load_curated(curated_dir, log)
+        for record in curated:
+            if record["id"] in records:
+                raise SystemExit(f"curated product {record['id']} duplicates an id already in the catalog")
+            records[record["id"]] = record
+        ordered = [records[key] for key in sorted(records)]
+        resolve_fits(ordered, selectors, log)
+        return ordered
     return [records[key] for key in sorted(records)]
 
 
@@ -1113,6 +1191,8 @@ def validate(products: Sequence[Mapping[str, Any]], table: Mapping[str, Mapping[
             problems.append(f"{pid}: rating {product['rating']} outside 0..5")
         if not (product["name"]["en"] and product["name"]["zh"]):
             problems.append(f"{pid}: name missing in one language")
+        if product["list_price"] is not None and product["list_price"] < product["price"]:
+            problems.append(f"{pid}: list price below price")
     return problems
 
 
@@ -1145,10 +1225,11 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(description="Build data/catalog from ../shared/datasets/catalogs.")
     parser.add_argument("--source", type=Path, default=DEFAULT_SOURCE, help="folder with the catalog datasets")
     parser.add_argument("--out-dir", type=Path, default=DEFAULT_OUT_DIR, help="where products.jsonl and aliases.yml go")
+    parser.add_argument("--curated", type=Path, default=DEFAULT_CURATED_DIR, help="folder of curated <category>.yml files")
     args = parser.parse_args(argv)
 
     log: Counter = Counter()
-    products = build_products(args.source.resolve(), log)
+    products = build_products(args.source.resolve(), log, args.curated.resolve())
     table = alias_table()
     problems = validate(products, table)
     if problems:
