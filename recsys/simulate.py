@@ -12,7 +12,7 @@ from __future__ import annotations
 import gzip
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
 import numpy as np
 import pandas as pd
@@ -37,6 +37,11 @@ class SimulationParams:
     purchase_rate: float = 0.5  # chance a cart ends in a purchase
     rating_rate: float = 0.3  # chance a purchase is rated
     price_tolerance: float = 0.35  # log-scale width of a shopper's acceptable price band
+    #: Relative share of shoppers' attention per category (unlisted categories get the smallest share).
+    category_share: Tuple[Tuple[str, float], ...] = (
+        ("phone", 0.24), ("laptop", 0.14), ("headphones", 0.12), ("accessory", 0.10), ("tablet", 0.08),
+        ("smartwatch", 0.08), ("monitor", 0.06), ("tv", 0.06), ("camera", 0.05), ("speaker", 0.05),
+    )
     accessory_follow_rate: float = 0.4  # chance a device purchase brings a later session for its accessories
     accessory_purchase_rate: float = 0.5  # chance that session ends in buying one
 
@@ -51,6 +56,9 @@ def simulate_events(
     log_prices = np.log(catalog.prices)
     ratings = np.array([p.rating if p.rating is not None else 3.5 for p in catalog.products])
     appeal = 0.8 * (ratings - ratings.mean()) + rng.normal(0.0, 0.7, len(catalog))
+    shares = dict(params.category_share)
+    share = np.array([shares.get(c, min(shares.values())) for c in categories])
+    share = share / share.sum()
     brands_by_category = {c: sorted(set(catalog.brands[idx])) for c, idx in items_by_category.items()}
     start = pd.Timestamp(params.start)
     accessories_for: Dict[int, np.ndarray] = {}
@@ -61,7 +69,7 @@ def simulate_events(
     rows: List[tuple] = []
     for shopper in tqdm(range(params.n_shoppers), desc="simulating shoppers", disable=not show_progress):
         user_id = f"shopper-{shopper:05d}"
-        interest = rng.dirichlet(np.full(len(categories), 0.3))
+        interest = rng.dirichlet(2.0 * share)
         favourite_brands = {
             c: set(rng.choice(brands_by_category[c], size=min(2, len(brands_by_category[c])), replace=False))
             for c in categories
@@ -155,6 +163,7 @@ def write_report(events: pd.DataFrame, catalog: Catalog, params: SimulationParam
     order = [c for c in catalog.aliases.categories if (purchase_category == c).any()]
     figure, axis = plt.subplots(figsize=(9, 4.5))
     axis.boxplot([prices[purchase_category == c] for c in order], labels=order, showfliers=False)
+    axis.tick_params(axis="x", labelrotation=25)
     axis.set_yscale("log")
     axis.set_ylabel("purchase price (CNY, log scale)")
     axis.set_title(f"Simulated purchases per category (seed {params.seed}, {params.n_shoppers} shoppers)")

@@ -191,6 +191,15 @@ BRAND_TABLE: Dict[str, Tuple[str, str, Tuple[str, ...]]] = {
     "sonos": ("Sonos", "Sonos", ()),
     "marshall": ("Marshall", "Marshall", ("马歇尔",)),
     "beats": ("Beats", "Beats", ()),
+    "aoc": ("AOC", "AOC", ("冠捷",)),
+    "benq": ("BenQ", "明基", ()),
+    "esr": ("ESR", "亿色", ()),
+    "gopro": ("GoPro", "GoPro", ()),
+    "insta360": ("Insta360", "影石", ("影石insta360",)),
+    "paperlike": ("Paperlike", "Paperlike", ()),
+    "pitaka": ("PITAKA", "PITAKA", ()),
+    "shokz": ("Shokz", "韶音", ("aftershokz",)),
+    "spigen": ("Spigen", "Spigen", ()),
     "edifier": ("Edifier", "漫步者", ()),
 }
 
@@ -203,6 +212,7 @@ AMBIGUOUS_ALIASES: Dict[str, Tuple[str, ...]] = {
 }
 
 BRAND_FIXES = {"redmi": "xiaomi", "letv": "leeco"}
+SUB_BRAND_NAMES = {"redmi": ("Redmi", "红米")}
 
 # Rows that are not products a shop can sell (a rumoured phone listed with a made-up price).
 INDIA_SKIP_MODELS = {"Tesla Pi Phone": "rumoured, never released"}
@@ -1041,11 +1051,15 @@ def load_jd_phones(path: Path, log: Counter) -> List[Draft]:
 # ---------------------------------------------------------------------------------------------
 def curated_record(category: str, entry: Mapping[str, Any], source: str) -> Tuple[Dict[str, Any], List[Mapping[str, Any]]]:
     """One curated entry as a catalog record, plus its ``fits`` selectors (resolved later)."""
-    brand = BRAND_FIXES.get(str(entry["brand"]), str(entry["brand"]))
+    source_brand = str(entry["brand"])
+    brand = BRAND_FIXES.get(source_brand, source_brand)
     brand_en, brand_zh = brand_names(brand)
     model = str(entry["model"]).strip()
     variant = str(entry.get("variant") or "").strip()
     model_zh = str(entry.get("name_zh") or model).strip()
+    if brand != source_brand:  # a sub-brand filed under its parent keeps its name: "Xiaomi Redmi Pad Pro"
+        sub_en, sub_zh = SUB_BRAND_NAMES.get(source_brand, (source_brand.title(), source_brand.title()))
+        model, model_zh = f"{sub_en} {model}", f"{sub_zh}{model_zh}"
     suffix = f" ({variant})" if variant else ""
     product_id = slugify("-".join(part for part in (category, brand, model, variant) if part))
     price = int(entry["price"])
