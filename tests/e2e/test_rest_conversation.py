@@ -141,3 +141,24 @@ def test_other_turns_answer_in_the_shoppers_language(rasa_url, message, expected
 def test_odd_messages_get_an_answer_not_an_error(rasa_url, message):
     response = requests.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": "e2e-odd", "message": message}, timeout=60)
     assert response.status_code == 200
+
+
+CATEGORY_REQUESTS = {
+    "phone": ("recommend me a phone", "推荐一款手机"),
+    "laptop": ("any good laptops?", "推荐个笔记本"),
+    "tablet": ("I need a tablet", "想买个平板"),
+    "headphones": ("recommend some earbuds", "推荐一款蓝牙耳机"),
+    "smartwatch": ("looking for a smartwatch", "推荐个智能手表"),
+    "camera": ("suggest a camera", "想买个相机"),
+    "monitor": ("recommend a monitor", "推荐一款显示器"),
+    "tv": ("I want a new tv", "推荐一款电视"),
+    "speaker": ("recommend a bluetooth speaker", "推荐个音箱"),
+    "accessory": ("I need a charger", "推荐一个充电宝"),
+}
+
+
+@pytest.mark.parametrize("category, language", [(c, lang) for c in CATEGORY_REQUESTS for lang in (0, 1)])
+def test_every_category_in_both_languages(rasa_url, catalog, category, language):
+    message = CATEGORY_REQUESTS[category][language]
+    products = products_in(say(rasa_url, f"e2e-cat-{category}-{language}", message))
+    assert products and all(p["category"] == category and p["id"] in catalog for p in products), message
