@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Sequence
 
@@ -67,6 +67,16 @@ class Interactions:
     #: Same sparsity as ``matrix``: 1 + days between the pair's latest event and the log's newest
     #: one (the offset keeps an age of zero stored in the sparse matrix).
     age_days: Optional[sp.csr_matrix] = None
+    #: Per user (same order as ``user_ids``), the items they touched in time order, repeats collapsed:
+    #: what sequence models learn from.
+    sequences: Optional[List[np.ndarray]] = None
+    #: Items x features matrix describing the products themselves (text, brand, specs), for content models.
+    item_features: Optional[sp.csr_matrix] = None
+
+    def with_item_features(self, features: sp.csr_matrix) -> "Interactions":
+        if features.shape[0] != len(self.item_ids):
+            raise ValueError(f"item features have {features.shape[0]} rows for {len(self.item_ids)} items")
+        return replace(self, item_features=features.tocsr())
 
     @property
     def user_index(self) -> Dict[str, int]:
@@ -84,7 +94,13 @@ class Interactions:
         delta = sp.csr_matrix(([weight], ([position], [item])), shape=matrix.shape, dtype=matrix.dtype)
         matrix = (matrix + delta).tocsr()
         matrix.eliminate_zeros()
-        return Interactions(matrix=matrix, user_ids=users, item_ids=self.item_ids, age_days=None)
+        sequences = None
+        if self.sequences is not None:
+            sequences = list(self.sequences) + [np.empty(0, dtype=np.int64)] * (len(users) - len(self.sequences))
+            if sequences[position].size == 0 or sequences[position][-1] != item:
+                sequences[position] = np.append(sequences[position], item)
+        return Interactions(matrix=matrix, user_ids=users, item_ids=self.item_ids, age_days=None,
+                            sequences=sequences, item_features=self.item_features)
 
     @classmethod
     def from_events(cls, events: pd.DataFrame, item_ids: Sequence[str]) -> "Interactions":
@@ -113,7 +129,21 @@ class Interactions:
             ages = ((newest - events["timestamp"]).dt.total_seconds() / 86400.0).to_numpy()
             age_days = _min_duplicates(rows, cols, ages, shape)
             age_days = age_days.multiply(matrix > 0).tocsr()
-        return cls(matrix=matrix, user_ids=user_ids, item_ids=list(item_ids), age_days=age_days)
+        return cls(matrix=matrix, user_ids=user_ids, item_ids=list(item_ids), age_days=age_days,
+                   sequences=_sequences(events, rows, cols, len(user_ids)))
+
+
+def _sequences(events: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, n_users: int) -> List[np.ndarray]:
+    """Each user's items in time order (events are sorted by time), ratings left out, repeats collapsed."""
+    touched = (events["event_type"] != "rating").to_numpy()
+    frame = pd.DataFrame({"user": rows[touched], "item": cols[touched]})
+    sequences = [np.empty(0, dtype=np.int64)] * n_users
+    for user, items in frame.groupby("user", sort=False)["item"]:
+        values = items.to_numpy(dtype=np.int64)
+        keep = np.ones(len(values), dtype=bool)
+        keep[1:] = values[1:] != values[:-1]
+        sequences[int(user)] = values[keep]
+    return sequences
 
 
 def _min_duplicates(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple) -> sp.csr_matrix:

@@ -27,6 +27,8 @@ class RecommenderModel(ABC):
     """Fit on interactions; score, recommend, explain; save and load."""
 
     name: ClassVar[str]
+    #: Sequence models read the order of a shopper's items: they take ``sequence=`` in :meth:`score`.
+    uses_sequence: ClassVar[bool] = False
 
     @abstractmethod
     def fit(self: ModelT, interactions: Interactions) -> ModelT:
@@ -74,9 +76,11 @@ class RecommenderModel(ABC):
         user: Optional[int] = None,
         allowed: Optional[np.ndarray] = None,
         exclude_seen: bool = True,
+        sequence: Optional[np.ndarray] = None,
     ) -> Tuple[np.ndarray, np.ndarray]:
         """Top-k item indices and scores among ``allowed`` items."""
-        scores = self.score(history, user=user).astype(np.float64, copy=True)
+        extra = {"sequence": sequence} if self.uses_sequence else {}
+        scores = self.score(history, user=user, **extra).astype(np.float64, copy=True)
         if allowed is not None:
             scores[~allowed] = -np.inf
         if exclude_seen:
