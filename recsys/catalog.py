@@ -250,6 +250,11 @@ class Catalog:
         self.in_stock = np.array([p.in_stock for p in self.products], dtype=bool)
         self.categories = np.array([p.category for p in self.products], dtype=object)
         self.brands = np.array([p.brand for p in self.products], dtype=object)
+        # Integer codes: comparing small ints is what keeps a constrained query under a millisecond.
+        self._category_code = {c: i for i, c in enumerate(sorted(set(self.categories)))}
+        self._brand_code = {b: i for i, b in enumerate(sorted(set(self.brands)))}
+        self.category_codes = np.array([self._category_code[c] for c in self.categories], dtype=np.int32)
+        self.brand_codes = np.array([self._brand_code[b] for b in self.brands], dtype=np.int32)
 
     def __len__(self) -> int:
         return len(self.products)
@@ -289,9 +294,9 @@ class Catalog:
         """Boolean mask of products that satisfy the shopper's hard constraints."""
         keep = np.ones(len(self.products), dtype=bool)
         if category is not None:
-            keep &= self.categories == category
+            keep &= self.category_codes == self._category_code.get(category, -1)
         if brand is not None:
-            keep &= self.brands == brand
+            keep &= self.brand_codes == self._brand_code.get(brand, -1)
         if min_price is not None:
             keep &= self.prices >= min_price
         if max_price is not None:
