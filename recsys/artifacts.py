@@ -17,7 +17,7 @@ from typing import Any, Dict, List, Sequence
 
 from recsys.models.base import ArtifactError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: a hybrid of several models with learned weights
 METADATA_FILE = "metadata.json"
 
 
@@ -33,6 +33,9 @@ class ArtifactMetadata:
     n_users: int
     n_items: int
     models: Dict[str, Dict[str, Any]]
+    #: The hybrid's blend weights, learned on validation data, and what they scored there.
+    weights: Dict[str, float] = field(default_factory=dict)
+    validation: Dict[str, float] = field(default_factory=dict)
     format_version: int = FORMAT_VERSION
     created_at: str = field(default_factory=lambda: datetime.now(timezone.utc).isoformat(timespec="seconds"))
     python: str = field(default_factory=platform.python_version)

@@ -1,16 +1,17 @@
 """The one entry point every client uses: :class:`Recommender`.
 
-It owns the catalog, the shoppers' interaction histories and the fitted models,
-and turns a :class:`RecommendationQuery` into products that satisfy the
-shopper's hard constraints, each with a :class:`~recsys.reasons.Reason`.
+It owns the catalog, the database, the shoppers' interaction histories and
+the hybrid of fitted models, and turns a :class:`RecommendationQuery` into
+products that satisfy the shopper's hard constraints, each with a
+:class:`~recsys.reasons.Reason`.
 """
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Dict, List, Optional, Sequence, Set
+from typing import Dict, List, Mapping, Optional, Set
 
 import numpy as np
 import scipy.sparse as sp
@@ -18,7 +19,9 @@ import scipy.sparse as sp
 from recsys.artifacts import ArtifactMetadata, ids_hash, read_user_ids, write_user_ids
 from recsys.catalog import CATEGORIES, Catalog, Product
 from recsys.events import EVENT_WEIGHTS, Interactions, data_hash, rating_weight
-from recsys.models import ALSModel, ArtifactError, PopularityModel, RecommenderModel
+from recsys.features import item_feature_matrix
+from recsys.hybrid import HybridRanker, RankedItem, hold_out_last_items, tune_weights
+from recsys.models import MODEL_CLASSES, ArtifactError, RecommenderModel
 from recsys.reasons import Reason
 from recsys.settings import Settings
 from recsys.store import Store, open_store
@@ -26,10 +29,12 @@ from recsys.store import Store, open_store
 logger = logging.getLogger(__name__)
 
 MAX_RESULTS = 50
+#: Models whose reason is "people who liked X also liked this".
+COLLABORATIVE = {"als", "bpr", "item_knn", "user_knn", "ease", "svd", "nmf"}
 
 
 class QueryError(ValueError):
-    """A query the recommender cannot answer as asked (unknown category, min above max...)."""
+    """A query or event the recommender refuses (unknown category or product, min above max...)."""
 
 
 @dataclass(frozen=True)
@@ -53,28 +58,32 @@ class Recommendation:
     reason: Reason
 
 
-class Recommender:
-    """Catalog + database + models, with constraint-respecting recommendations."""
+def new_model(name: str, seed: int) -> RecommenderModel:
+    if name not in MODEL_CLASSES:
+        raise ValueError(f"unknown model {name!r}; known: {', '.join(sorted(MODEL_CLASSES))}")
+    cls = MODEL_CLASSES[name]
+    takes_seed = "random_state" in inspect.signature(cls).parameters
+    return cls(random_state=seed) if takes_seed else cls()
 
-    def __init__(
-        self,
-        catalog: Catalog,
-        store: Store,
-        interactions: Interactions,
-        collaborative: RecommenderModel,
-        popularity: PopularityModel,
-        model_users: Sequence[str],
-    ) -> None:
+
+class Recommender:
+    """Catalog + database + hybrid ranker, with constraint-respecting recommendations."""
+
+    def __init__(self, catalog: Catalog, store: Store, interactions: Interactions, ranker: HybridRanker,
+                 model_users: List[str]) -> None:
         self.catalog = catalog
         self.store = store
         self.interactions = interactions
-        self.collaborative = collaborative
-        self.popularity = popularity
+        self.ranker = ranker
         self._user_index = interactions.user_index
-        #: Row of each shopper in the collaborative model's user factors (shoppers it was trained on).
+        #: Row of each shopper in the models' user factors (the shoppers they were trained on).
         self._model_user_index: Dict[str, int] = {u: i for i, u in enumerate(model_users)}
         #: Shoppers with events since training: their stored factors are stale, so they are folded in.
         self._changed_users: Set[str] = set()
+
+    @property
+    def models(self) -> Mapping[str, RecommenderModel]:
+        return self.ranker.models
 
     # -- construction ------------------------------------------------------
     @classmethod
@@ -98,31 +107,44 @@ class Recommender:
     def _load(cls, settings: Settings, catalog: Catalog, store: Store) -> "Recommender":
         metadata = ArtifactMetadata.read(settings.model_dir)
         metadata.check_catalog(ids_hash(catalog.ids), settings.model_dir)
-        collaborative = ALSModel.load(settings.model_dir)
-        popularity = PopularityModel.load(settings.model_dir)
-        for model in (collaborative, popularity):
+        if set(metadata.models) != set(settings.models):
+            raise ArtifactError(f"models in {settings.model_dir} are {sorted(metadata.models)}, settings ask for {sorted(settings.models)}")
+        models = {name: MODEL_CLASSES[name].load(settings.model_dir) for name in settings.models}
+        for model in models.values():
             if model.n_items != len(catalog):
                 raise ArtifactError(f"{model.name} model has {model.n_items} items, catalog has {len(catalog)}")
-        model_users = read_user_ids(settings.model_dir)
-        interactions = Interactions.from_events(store.events_frame(), catalog.ids)
-        return cls(catalog, store, interactions, collaborative, popularity, model_users)
+        interactions = cls._interactions(store, catalog)
+        return cls(catalog, store, interactions, HybridRanker(models, metadata.weights), read_user_ids(settings.model_dir))
+
+    @staticmethod
+    def _interactions(store: Store, catalog: Catalog) -> Interactions:
+        return Interactions.from_events(store.events_frame(), catalog.ids).with_item_features(item_feature_matrix(catalog))
 
     @classmethod
-    def train(
-        cls, settings: Settings, catalog: Optional[Catalog] = None, store: Optional[Store] = None, show_progress: bool = True
-    ) -> "Recommender":
-        """Fit every model on the events in the database and save them."""
+    def train(cls, settings: Settings, catalog: Optional[Catalog] = None, store: Optional[Store] = None,
+              show_progress: bool = True) -> "Recommender":
+        """Fit every model, learn the blend weights on held-out last items, refit on everything, save."""
         catalog = catalog or Catalog.load(settings.catalog_path, settings.aliases_path)
         store = store or open_store(settings, catalog)
         events = store.events_frame()
-        interactions = Interactions.from_events(events, catalog.ids)
+        interactions = cls._interactions(store, catalog)
         started = time.perf_counter()
-        popularity = PopularityModel().fit(interactions)
-        collaborative = ALSModel(random_state=settings.seed).fit(interactions, show_progress=show_progress)
-        fit_seconds = time.perf_counter() - started
+        split = hold_out_last_items(interactions, seed=settings.seed)
+        if split.cases:
+            validation_models = {name: new_model(name, settings.seed).fit(split.train) for name in settings.models}
+            weights, validation_ndcg = tune_weights(validation_models, split.cases, show_progress=show_progress)
+        else:
+            weights, validation_ndcg = {name: 1.0 for name in settings.models}, float("nan")
+        fit_seconds: Dict[str, float] = {}
+        models: Dict[str, RecommenderModel] = {}
+        for name in settings.models:
+            model_started = time.perf_counter()
+            models[name] = new_model(name, settings.seed).fit(interactions)
+            fit_seconds[name] = round(time.perf_counter() - model_started, 3)
+        total_seconds = time.perf_counter() - started
         settings.model_dir.mkdir(parents=True, exist_ok=True)
         (settings.model_dir / "metadata.json").unlink(missing_ok=True)
-        for model in (popularity, collaborative):
+        for model in models.values():
             model.save(settings.model_dir)
         write_user_ids(settings.model_dir, interactions.user_ids)
         ArtifactMetadata(
@@ -131,14 +153,14 @@ class Recommender:
             n_events=len(events),
             n_users=len(interactions.user_ids),
             n_items=len(catalog),
-            models={m.name: m.params() for m in (popularity, collaborative)},
-            metrics={"fit_seconds": round(fit_seconds, 3)},
+            models={name: model.params() for name, model in models.items()},
+            weights=weights,
+            validation={"ndcg@10": round(validation_ndcg, 4), "shoppers": len(split.cases)},
+            metrics={"train_seconds": round(total_seconds, 3), **{f"fit_seconds.{k}": v for k, v in fit_seconds.items()}},
         ).write(settings.model_dir)
-        logger.info(
-            "trained on %d events from %d shoppers over %d products in %.1fs",
-            len(events), len(interactions.user_ids), len(catalog), fit_seconds,
-        )
-        return cls(catalog, store, interactions, collaborative, popularity, interactions.user_ids)
+        logger.info("trained %s on %d events from %d shoppers over %d products in %.1fs; weights %s",
+                    ", ".join(models), len(events), len(interactions.user_ids), len(catalog), total_seconds, weights)
+        return cls(catalog, store, interactions, HybridRanker(models, weights), interactions.user_ids)
 
     # -- events --------------------------------------------------------------
     def record_event(self, user_id: str, product_id: str, event_type: str, value: Optional[float] = None,
@@ -173,6 +195,13 @@ class Recommender:
             return sp.csr_matrix((1, len(self.catalog)), dtype=np.float32)
         return self.interactions.matrix[position]
 
+    def sequence(self, user_id: Optional[str]) -> np.ndarray:
+        """The items the shopper touched, oldest first."""
+        position = self._user_index.get(user_id) if user_id is not None else None
+        if position is None or self.interactions.sequences is None:
+            return np.empty(0, dtype=np.int64)
+        return self.interactions.sequences[position]
+
     def recommend(self, query: RecommendationQuery) -> List[Recommendation]:
         """Best products for the query, personalised when the shopper has a history.
 
@@ -182,43 +211,38 @@ class Recommender:
         """
         self._validate(query)
         allowed = self.catalog.mask(
-            category=query.category,
-            brand=query.brand,
-            min_price=query.min_price,
-            max_price=query.max_price,
-            in_stock_only=query.in_stock_only,
+            category=query.category, brand=query.brand, min_price=query.min_price,
+            max_price=query.max_price, in_stock_only=query.in_stock_only,
         )
         history = self.history(query.user_id)
+        sequence = self.sequence(query.user_id)
         user = None if query.user_id in self._changed_users else self._model_user_index.get(query.user_id)
-        personal = history.nnz > 0
-        model: RecommenderModel = self.collaborative if personal else self.popularity
-        items, scores = model.recommend(history, k=query.k, user=user, allowed=allowed, exclude_seen=query.exclude_seen)
-        if personal and len(items) < query.k:
-            # Fill with popular items the personal model did not rank (e.g. products nobody touched yet).
-            taken = allowed.copy()
-            taken[items] = False
-            more, more_scores = self.popularity.recommend(history, k=query.k - len(items), allowed=taken, exclude_seen=query.exclude_seen)
-            items, scores = np.concatenate([items, more]), np.concatenate([scores, more_scores])
-            personal_count = len(items) - len(more)
-        else:
-            personal_count = len(items) if personal else 0
-        results = []
-        for rank, (item, score) in enumerate(zip(items, scores)):
-            reason = self._reason(query, history, int(item)) if rank < personal_count else self._popular_reason(query)
-            results.append(Recommendation(product=self.catalog.products[int(item)], score=float(score), reason=reason))
-        return results
-
-    def _reason(self, query: RecommendationQuery, history: sp.csr_matrix, item: int) -> Reason:
-        """Name a past item of the same category: "liked this phone" explains a phone, not a laptop."""
-        same_category = self.catalog.categories[history.indices] == self.catalog.categories[item]
-        history = sp.csr_matrix(
-            (history.data[same_category], (np.zeros(same_category.sum(), dtype=np.int32), history.indices[same_category])),
-            shape=history.shape,
+        ranked = self.ranker.rank(
+            history, allowed, query.k, user=user, sequence=sequence, exclude_seen=query.exclude_seen,
+            brands=self.catalog.brand_codes, max_per_brand=None if query.brand else max(2, query.k // 3),
         )
-        anchor = self.collaborative.explain(history, item)
-        if anchor is not None and anchor != item:
-            return Reason("because_you_liked", {"item": self.catalog.products[anchor].id})
+        return [
+            Recommendation(self.catalog.products[r.item], r.score, self._reason(query, history, sequence, r))
+            for r in ranked
+        ]
+
+    def _reason(self, query: RecommendationQuery, history: sp.csr_matrix, sequence: np.ndarray, ranked: RankedItem) -> Reason:
+        """The reason of the model that contributed most; an anchor item is always of the same category."""
+        speaker = max(ranked.contributions, key=ranked.contributions.get)
+        if speaker == "popularity" or ranked.contributions[speaker] <= 0:
+            return self._popular_reason(query)
+        if speaker == "gru" and len(sequence):
+            return Reason("next_after", {"item": self.catalog.products[int(sequence[-1])].id})
+        anchor = self.models[speaker].explain(self._same_category(history, ranked.item), ranked.item)
+        if anchor is not None and anchor != ranked.item:
+            code = "similar_to" if speaker == "content" else "because_you_liked"
+            return Reason(code, {"item": self.catalog.products[anchor].id})
         return Reason("matches_your_taste")
+
+    def _same_category(self, history: sp.csr_matrix, item: int) -> sp.csr_matrix:
+        """History restricted to the item's category: "liked this phone" explains a phone, not a laptop."""
+        keep = self.catalog.category_codes[history.indices] == self.catalog.category_codes[item]
+        return sp.csr_matrix((history.data[keep], (np.zeros(keep.sum(), dtype=np.int32), history.indices[keep])), shape=history.shape)
 
     @staticmethod
     def _popular_reason(query: RecommendationQuery) -> Reason:

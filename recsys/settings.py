@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -29,6 +30,8 @@ class Settings:
     model_dir: Path
     database_url: str
     seed: int = 0
+    #: Models the hybrid blends (names in recsys.models.MODEL_CLASSES).
+    models: Tuple[str, ...] = ("popularity", "als", "item_knn", "content", "gru")
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -42,4 +45,6 @@ class Settings:
             model_dir=_path_from_env("DAOGOU_MODEL_DIR", PROJECT_ROOT / "models" / "recsys"),
             database_url=os.environ.get("DAOGOU_DATABASE_URL", f"sqlite:///{var_dir / 'daogou.db'}"),
             seed=int(os.environ.get("DAOGOU_SEED", "0")),
+            **({"models": tuple(m.strip() for m in os.environ["DAOGOU_MODELS"].split(",") if m.strip())}
+               if os.environ.get("DAOGOU_MODELS") else {}),
         )

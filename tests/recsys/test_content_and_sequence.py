@@ -59,3 +59,11 @@ def test_gru_learns_what_comes_next(small_catalog):
     ):
         scores = model.score(empty, sequence=np.array([index[i] for i in walked]))
         assert small_catalog.products[int(np.argmax(scores))].id == expected, walked
+
+
+def test_gru_numpy_scoring_matches_keras(small_catalog):
+    interactions = Interactions.from_events(ordered_events(10), small_catalog.ids)
+    model = GRUSequenceModel(epochs=2).fit(interactions)
+    sequence = np.array([small_catalog.index["phone-xiaomi-a"], small_catalog.index["phone-xiaomi-b"]])
+    empty = sp.csr_matrix((1, len(small_catalog)))
+    np.testing.assert_allclose(model.score(empty, sequence=sequence), model.score_batch([sequence])[0], rtol=1e-4, atol=1e-5)

@@ -4,13 +4,14 @@ import pandas as pd
 import pytest
 
 from recsys.events import Interactions
+from recsys.features import item_feature_matrix
 from recsys.models import MODEL_CLASSES, ALSModel, ArtifactError, PopularityModel
 from tests.conftest import small_events
 
 
 @pytest.fixture
 def interactions(small_catalog) -> Interactions:
-    return Interactions.from_events(small_events(), small_catalog.ids)
+    return Interactions.from_events(small_events(), small_catalog.ids).with_item_features(item_feature_matrix(small_catalog))
 
 
 def fitted(name, interactions):
