@@ -42,12 +42,16 @@ def constraints_text(language: str, catalog: Catalog, brand: Optional[str], min_
     return "".join(parts[name] for name in t(language, "constraint.order").split(","))
 
 
+#: Reason codes that name one product of the shopper's history (``params["item"]``).
+ITEM_REASONS = ("because_you_liked", "similar_to", "next_after")
+
+
 def reason_text(language: str, reason: Reason, catalog: Catalog) -> str:
     params = reason.params
-    if reason.code == "because_you_liked":
-        liked = catalog.get(str(params.get("item")))
-        if liked is not None:
-            return t(language, "reason.because_you_liked", item=liked.display_name(language))
+    if reason.code in ITEM_REASONS:
+        anchor = catalog.get(str(params.get("item")))
+        if anchor is not None:
+            return t(language, f"reason.{reason.code}", item=anchor.display_name(language))
         return t(language, "reason.matches_your_taste")
     if reason.code == "matches_your_taste":
         return t(language, "reason.matches_your_taste")

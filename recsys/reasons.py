@@ -10,7 +10,10 @@ class Reason:
     """A reason code with its parameters.
 
     Codes: ``because_you_liked`` (``item``: a product id from the shopper's
-    history), ``matches_your_taste`` (a personal score with no single cause),
+    history, people who liked it liked this), ``similar_to`` (``item``: a
+    history product this one resembles in text and specs), ``next_after``
+    (``item``: the shopper's latest product, which others follow with this),
+    ``matches_your_taste`` (a personal score with no single cause),
     ``popular`` (optional ``category``, ``brand``, ``max_price``).
     """
 
