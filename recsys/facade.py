@@ -11,7 +11,7 @@ import inspect
 import logging
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Set
+from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -29,8 +29,10 @@ from recsys.store import Store, open_store
 logger = logging.getLogger(__name__)
 
 MAX_RESULTS = 50
-#: Models whose reason is "people who liked X also liked this".
-COLLABORATIVE = {"als", "bpr", "item_knn", "user_knn", "ease", "svd", "nmf"}
+#: "Similar to X" blends what X is (content) with what shoppers view beside it (item co-occurrence),
+#: equally: the learned weights answer another question (what a shopper picks next) and give content
+#: no say once histories exist, yet similarity must work for a product nobody has touched.
+SIMILARITY_WEIGHTS = {"content": 1.0, "item_knn": 1.0}
 
 
 class QueryError(ValueError):
@@ -70,7 +72,8 @@ class Recommender:
     """Catalog + database + hybrid ranker, with constraint-respecting recommendations."""
 
     def __init__(self, catalog: Catalog, store: Store, interactions: Interactions, ranker: HybridRanker,
-                 model_users: List[str]) -> None:
+                 model_users: List[str], settings: Settings) -> None:
+        self.settings = settings
         self.catalog = catalog
         self.store = store
         self.interactions = interactions
@@ -105,6 +108,12 @@ class Recommender:
 
     @classmethod
     def _load(cls, settings: Settings, catalog: Catalog, store: Store) -> "Recommender":
+        ranker, model_users = cls._read_models(settings, catalog)
+        return cls(catalog, store, cls._interactions(store, catalog), ranker, model_users, settings)
+
+    @staticmethod
+    def _read_models(settings: Settings, catalog: Catalog) -> Tuple[HybridRanker, List[str]]:
+        """Every artefact in the model directory, checked against the catalog; :class:`ArtifactError` if any is off."""
         metadata = ArtifactMetadata.read(settings.model_dir)
         metadata.check_catalog(ids_hash(catalog.ids), settings.model_dir)
         if set(metadata.models) != set(settings.models):
@@ -113,8 +122,28 @@ class Recommender:
         for model in models.values():
             if model.n_items != len(catalog):
                 raise ArtifactError(f"{model.name} model has {model.n_items} items, catalog has {len(catalog)}")
-        interactions = cls._interactions(store, catalog)
-        return cls(catalog, store, interactions, HybridRanker(models, metadata.weights), read_user_ids(settings.model_dir))
+        try:
+            ranker = HybridRanker(models, metadata.weights)
+        except ValueError as exc:
+            raise ArtifactError(f"models in {settings.model_dir}: {exc}") from exc
+        return ranker, read_user_ids(settings.model_dir)
+
+    def reload_models(self) -> bool:
+        """Serve the artefacts now in the model directory (after a retrain elsewhere).
+
+        A corrupt, incomplete or mismatched set is refused with an error in the
+        log and the models already in memory keep serving: a bad file never
+        takes recommendations down. Returns whether the new models were taken.
+        """
+        try:
+            ranker, model_users = self._read_models(self.settings, self.catalog)
+        except ArtifactError as exc:
+            logger.error("kept the current models; the new artefacts were refused: %s", exc)
+            return False
+        self.ranker = ranker
+        self._model_user_index = {u: i for i, u in enumerate(model_users)}
+        logger.info("reloaded models from %s", self.settings.model_dir)
+        return True
 
     @staticmethod
     def _interactions(store: Store, catalog: Catalog) -> Interactions:
@@ -160,7 +189,7 @@ class Recommender:
         ).write(settings.model_dir)
         logger.info("trained %s on %d events from %d shoppers over %d products in %.1fs; weights %s",
                     ", ".join(models), len(events), len(interactions.user_ids), len(catalog), total_seconds, weights)
-        return cls(catalog, store, interactions, HybridRanker(models, weights), interactions.user_ids)
+        return cls(catalog, store, interactions, HybridRanker(models, weights), interactions.user_ids, settings)
 
     # -- events --------------------------------------------------------------
     def record_event(self, user_id: str, product_id: str, event_type: str, value: Optional[float] = None,
@@ -225,6 +254,30 @@ class Recommender:
             Recommendation(self.catalog.products[r.item], r.score, self._reason(query, history, sequence, r))
             for r in ranked
         ]
+
+    def similar(self, product_id: str, k: int = 5, same_category: bool = True, max_price: Optional[float] = None,
+                in_stock_only: bool = True) -> List[Recommendation]:
+        """Products like ``product_id``, as the hybrid sees a shopper who has just looked at it.
+
+        Content similarity makes this work for a product nobody has bought
+        yet; co-occurrence and the sequence model add what shoppers pick
+        around it. The reason names the product itself.
+        """
+        index = self.catalog.index.get(product_id)
+        if index is None:
+            raise QueryError(f"unknown product id {product_id!r}")
+        if not 1 <= k <= MAX_RESULTS:
+            raise QueryError(f"k must be between 1 and {MAX_RESULTS}, got {k}")
+        product = self.catalog.products[index]
+        allowed = self.catalog.mask(category=product.category if same_category else None, max_price=max_price,
+                                    in_stock_only=in_stock_only)
+        history = sp.csr_matrix((np.ones(1, dtype=np.float32), ([0], [index])), shape=(1, len(self.catalog)))
+        weights = {name: w for name, w in SIMILARITY_WEIGHTS.items() if name in self.models}
+        if not weights:
+            weights = dict(self.ranker.weights)
+        ranked = HybridRanker(self.models, weights).rank(history, allowed, k, sequence=np.array([index]), exclude_seen=True)
+        return [Recommendation(self.catalog.products[r.item], r.score, Reason("similar_to", {"item": product_id}))
+                for r in ranked]
 
     def _reason(self, query: RecommendationQuery, history: sp.csr_matrix, sequence: np.ndarray, ranked: RankedItem) -> Reason:
         """The reason of the model that contributed most; an anchor item is always of the same category."""

@@ -137,3 +137,34 @@ def test_missing_event_log_is_simulated_with_its_report(small_settings):
     assert (small_settings.events_path.parent / "REPORT.md").exists()
     assert (small_settings.events_path.parent / "purchase_prices.png").exists()
     assert len(recommender.interactions.user_ids) > 100  # simulated shoppers
+
+
+def test_new_artefacts_are_reloaded_and_bad_ones_refused(small_settings, small_recommender):
+    query = RecommendationQuery(user_id="apple-fan-2", k=3)
+    before = ids(small_recommender.recommend(query))
+    Recommender.train(small_settings, show_progress=False)  # a retrain elsewhere, same data
+    assert small_recommender.reload_models()
+    assert ids(small_recommender.recommend(query)) == before
+    (small_settings.model_dir / "als.npz").write_bytes(b"not a numpy archive")
+    assert not small_recommender.reload_models()  # refused: the models in memory keep serving
+    assert ids(small_recommender.recommend(query)) == before
+    with pytest.raises(ArtifactError, match="als"):
+        Recommender.from_settings(small_settings, train_if_missing=False)
+
+
+def test_similar_products_stay_in_the_category_and_name_the_product(small_recommender):
+    similar = small_recommender.similar("phone-xiaomi-a", k=3)
+    assert similar and all(r.product.category == "phone" for r in similar)
+    assert "phone-xiaomi-a" not in ids(similar)
+    assert {r.reason.code for r in similar} == {"similar_to"}
+    assert similar[0].reason.params == {"item": "phone-xiaomi-a"}
+    with pytest.raises(QueryError, match="unknown product"):
+        small_recommender.similar("no-such-product")
+
+
+def test_a_product_nobody_touched_has_similar_products_on_day_one(small_settings, small_recommender):
+    rows = [dict(r) for r in SMALL_CATALOG] + [make_product("phone-xiaomi-new", "phone", "xiaomi", 1999)]
+    write_catalog(small_settings.catalog_path.parent, rows)
+    recommender = Recommender.from_settings(small_settings)
+    similar = recommender.similar("phone-xiaomi-new", k=2)
+    assert [r.product.brand for r in similar] == ["xiaomi", "xiaomi"]
