@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Dict, List
 
@@ -87,13 +88,18 @@ def small_events() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["timestamp", "user_id", "session_id", "event_type", "item_id", "value"])
 
 
+def settings_in(directory: Path) -> Settings:
+    """Settings for the small catalog and event log, written into ``directory``."""
+    products, aliases = write_catalog(directory / "catalog", SMALL_CATALOG)
+    events_path = directory / "events.csv"
+    small_events().to_csv(events_path, index=False)
+    return Settings(catalog_path=products, aliases_path=aliases, events_path=events_path, model_dir=directory / "models",
+                    database_url=f"sqlite:///{directory / 'daogou.db'}")
+
+
 @pytest.fixture
 def small_settings(tmp_path: Path) -> Settings:
-    products, aliases = write_catalog(tmp_path / "catalog", SMALL_CATALOG)
-    events_path = tmp_path / "events.csv"
-    small_events().to_csv(events_path, index=False)
-    return Settings(catalog_path=products, aliases_path=aliases, events_path=events_path, model_dir=tmp_path / "models",
-                    database_url=f"sqlite:///{tmp_path / 'daogou.db'}")
+    return settings_in(tmp_path)
 
 
 @pytest.fixture
@@ -101,6 +107,17 @@ def small_catalog(small_settings: Settings) -> Catalog:
     return Catalog.load(small_settings.catalog_path, small_settings.aliases_path)
 
 
+@pytest.fixture(scope="session")
+def trained_small_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small recommender trained once per test session (training the GRU takes seconds)."""
+    directory = tmp_path_factory.mktemp("small-trained")
+    Recommender.train(settings_in(directory), show_progress=False)
+    return directory
+
+
 @pytest.fixture
-def small_recommender(small_settings: Settings) -> Recommender:
-    return Recommender.train(small_settings, show_progress=False)
+def small_recommender(small_settings: Settings, trained_small_directory: Path) -> Recommender:
+    """A private copy of the trained small recommender: its database and models, loaded from files."""
+    shutil.copytree(trained_small_directory / "models", small_settings.model_dir)
+    shutil.copyfile(trained_small_directory / "daogou.db", small_settings.model_dir.parent / "daogou.db")
+    return Recommender.from_settings(small_settings, train_if_missing=False)
