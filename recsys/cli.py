@@ -12,7 +12,7 @@ from typing import List, Optional
 from recsys.artifacts import ArtifactMetadata
 from recsys.catalog import Catalog, CatalogError
 from recsys.events import EventLogError, load_events
-from recsys.facade import QueryError, RecommendationQuery, Recommender
+from recsys.facade import QueryError, Recommendation, RecommendationQuery, Recommender
 from recsys.models import ArtifactError
 from recsys.settings import Settings
 from recsys.simulate import SimulationParams, write_simulation
@@ -38,8 +38,19 @@ def _parser() -> argparse.ArgumentParser:
     rec.add_argument("--min-price", type=float)
     rec.add_argument("--max-price", type=float)
     rec.add_argument("-k", type=int, default=5)
+    similar = sub.add_parser("similar", help="print products like one product as JSON lines")
+    similar.add_argument("product_id")
+    similar.add_argument("--any-category", action="store_true", help="not only the product's own category")
+    similar.add_argument("-k", type=int, default=5)
     sub.add_parser("status", help="show the trained models' metadata")
     return parser
+
+
+def _print_recommendations(recommendations: List[Recommendation]) -> None:
+    for rec in recommendations:
+        print(json.dumps({"id": rec.product.id, "name": rec.product.name["en"], "price": rec.product.price,
+                          "score": round(rec.score, 4), "reason": rec.reason.code, **rec.reason.params},
+                         ensure_ascii=False))
 
 
 def main(argv: Optional[List[str]] = None) -> int:
@@ -72,10 +83,10 @@ def main(argv: Optional[List[str]] = None) -> int:
                 user_id=args.user, category=args.category, brand=args.brand,
                 min_price=args.min_price, max_price=args.max_price, k=args.k,
             )
-            for rec in recommender.recommend(query):
-                print(json.dumps({"id": rec.product.id, "name": rec.product.name["en"], "price": rec.product.price,
-                                  "score": round(rec.score, 4), "reason": rec.reason.code, **rec.reason.params},
-                                 ensure_ascii=False))
+            _print_recommendations(recommender.recommend(query))
+        elif args.command == "similar":
+            recommender = Recommender.from_settings(settings, train_if_missing=False)
+            _print_recommendations(recommender.similar(args.product_id, k=args.k, same_category=not args.any_category))
     except (ArtifactError, CatalogError, EventLogError, QueryError, StoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
