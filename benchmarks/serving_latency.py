@@ -8,6 +8,7 @@ come from the simulator. Run: ``.venv/bin/python benchmarks/serving_latency.py``
 from __future__ import annotations
 
 import argparse
+import logging
 import json
 import os
 import platform
@@ -53,8 +54,11 @@ def main(argv=None) -> int:
     parser.add_argument("--shoppers", type=int, default=5_000)
     parser.add_argument("--queries", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--validation-shoppers", type=int, default=500,
+                        help="shoppers held out to learn the blend weights (training cost only; serving does not depend on it)")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "results" / "serving_latency.md")
     args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     real = Catalog.load(PROJECT_ROOT / "data/catalog/products.jsonl", PROJECT_ROOT / "data/catalog/aliases.yml")
     with tempfile.TemporaryDirectory() as tmp:
@@ -63,11 +67,12 @@ def main(argv=None) -> int:
         settings = Settings(
             catalog_path=tmp / "products.jsonl", aliases_path=PROJECT_ROOT / "data/catalog/aliases.yml",
             events_path=tmp / "events.csv.gz", model_dir=tmp / "models", database_url=f"sqlite:///{tmp / 'bench.db'}",
-            seed=args.seed,
+            seed=args.seed, validation_shoppers=args.validation_shoppers,
         )
         catalog = Catalog.load(settings.catalog_path, settings.aliases_path)
         write_simulation(catalog, SimulationParams(n_shoppers=args.shoppers, seed=args.seed), settings.events_path)
         recommender = Recommender.from_settings(settings)
+        weights = dict(recommender.ranker.weights)
 
         rng = np.random.default_rng(args.seed + 1)
         users = recommender.interactions.user_ids
@@ -86,6 +91,7 @@ def main(argv=None) -> int:
             ))
         for query in queries[:200]:  # warm caches and code paths
             recommender.recommend(query)
+        load_before = os.getloadavg()[0]
         timings = []
         for query in queries:
             started = time.perf_counter_ns()
@@ -98,10 +104,10 @@ def main(argv=None) -> int:
         "# Serving latency: one constrained top-10 query",
         "",
         f"- Date: {datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC",
-        f"- Machine: {machine()}",
-        f"- Command: `.venv/bin/python benchmarks/serving_latency.py --items {args.items} --shoppers {args.shoppers} --queries {args.queries} --seed {args.seed}`",
-        f"- Catalog: {args.items:,} products (the real {len(real):,}, grown by priced variants); {len(users):,} simulated shoppers; ALS + popularity behind `Recommender.recommend`",
-        "- Queries: category always, brand 30%, price cap at the category median 50%, known shopper 80% (new ones get popularity)",
+        f"- Machine: {machine()}; load average {load_before:.2f} when timing began (other work on the machine slows the tail)",
+        f"- Command: `.venv/bin/python benchmarks/serving_latency.py --items {args.items} --shoppers {args.shoppers} --queries {args.queries} --seed {args.seed} --validation-shoppers {args.validation_shoppers}`",
+        f"- Catalog: {args.items:,} products (the real {len(real):,}, grown by priced variants); {len(users):,} simulated shoppers; the default hybrid ({', '.join(f'{name} {weight:g}' for name, weight in weights.items())}) behind `Recommender.recommend`",
+        "- Queries: category always, brand 30%, price cap at the category median 50%, known shopper 80% (new ones get popularity alone)",
         "",
         "| queries | p50 ms | p90 ms | p99 ms | max ms | goal |",
         "|---|---|---|---|---|---|",

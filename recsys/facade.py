@@ -158,7 +158,7 @@ class Recommender:
         events = store.events_frame()
         interactions = cls._interactions(store, catalog)
         started = time.perf_counter()
-        split = hold_out_last_items(interactions, seed=settings.seed)
+        split = hold_out_last_items(interactions, max_cases=settings.validation_shoppers, seed=settings.seed)
         if split.cases:
             validation_models = {name: new_model(name, settings.seed).fit(split.train) for name in settings.models}
             weights, validation_ndcg = tune_weights(validation_models, split.cases, show_progress=show_progress)

@@ -32,6 +32,8 @@ class Settings:
     seed: int = 0
     #: Models the hybrid blends (names in recsys.models.MODEL_CLASSES).
     models: Tuple[str, ...] = ("popularity", "als", "item_knn", "content", "gru")
+    #: Shoppers whose last product is hidden to learn the blend weights (more: steadier, slower).
+    validation_shoppers: int = 2000
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -45,6 +47,7 @@ class Settings:
             model_dir=_path_from_env("DAOGOU_MODEL_DIR", PROJECT_ROOT / "models" / "recsys"),
             database_url=os.environ.get("DAOGOU_DATABASE_URL", f"sqlite:///{var_dir / 'daogou.db'}"),
             seed=int(os.environ.get("DAOGOU_SEED", "0")),
+            validation_shoppers=int(os.environ.get("DAOGOU_VALIDATION_SHOPPERS", "2000")),
             **({"models": tuple(m.strip() for m in os.environ["DAOGOU_MODELS"].split(",") if m.strip())}
                if os.environ.get("DAOGOU_MODELS") else {}),
         )
