@@ -21,12 +21,13 @@ from typing import Any, Callable, Dict, List, Sequence
 
 import numpy as np
 
+from recsys.catalog import Catalog
 from recsys.evaluation import datasets, report
 from recsys.evaluation.evaluator import EvaluationResult, evaluate
 from recsys.evaluation.protocols import EvaluationSplit, leave_last_two_out, temporal_split
 from recsys.models import MODEL_CLASSES
 from recsys.models.base import RecommenderModel
-from recsys.settings import PROJECT_ROOT
+from recsys.settings import PROJECT_ROOT, Settings
 
 logger = logging.getLogger("recsys.evaluate")
 
@@ -71,9 +72,19 @@ def movielens_splits(seed: int, stage: str, fit_on_validation: bool) -> List[Eva
     return [temporal_split(datasets.load_movielens_100k())]
 
 
+def daogou_splits(seed: int, stage: str, fit_on_validation: bool) -> List[EvaluationSplit]:
+    """Daogou's own event log (``DAOGOU_EVENTS``, the synthetic demo log by default) under the same
+    leave-last-two-out protocol as Amazon Games: each shopper's last product is the target."""
+    settings = Settings.from_env()
+    item_ids = Catalog.load(settings.catalog_path, settings.aliases_path).ids
+    data = datasets.load_event_log_sequences(settings.events_path, list(item_ids))
+    return [leave_last_two_out(data, stage=stage, seed=seed, fit_on_validation=fit_on_validation)]
+
+
 SPLITS: Dict[str, Callable[[int, str, bool], List[EvaluationSplit]]] = {
     "amazon-games": amazon_splits,
     "movielens-100k": movielens_splits,
+    "daogou-demo": daogou_splits,
 }
 
 
@@ -110,8 +121,12 @@ def run_model(spec: ModelSpec, split: EvaluationSplit, seed: int, batch_size: in
 
 
 def notes_for(dataset: str) -> List[str]:
-    spec = datasets.DATASET_FILES[dataset]
-    lines = [f"Data: `{spec.relative_path}` (md5 `{spec.md5}`); {spec.citation}.", ""]
+    spec = datasets.DATASET_FILES.get(dataset)
+    if spec is not None:
+        lines = [f"Data: `{spec.relative_path}` (md5 `{spec.md5}`); {spec.citation}.", ""]
+    else:
+        lines = [f"Data: Daogou's event log `{Settings.from_env().events_path.relative_to(PROJECT_ROOT)}` (synthetic: "
+                 "written by `recsys/simulate.py`, see `data/events/REPORT.md`), over the committed catalog.", ""]
     lines += [
         "- Ranks are tie-aware: an item tied with the held-out one counts as half a place above it.",
         "- `fit s` is wall-clock fit time, `score s` the time to score and rank every evaluated user.",

@@ -16,6 +16,7 @@ from typing import Dict, List
 import numpy as np
 import pandas as pd
 
+from recsys.events import load_events
 from recsys.settings import PROJECT_ROOT
 
 
@@ -104,3 +105,21 @@ def load_movielens_100k() -> pd.DataFrame:
     frame["user"] -= 1
     frame["item"] -= 1
     return frame
+
+
+def load_event_log_sequences(events_path: Path, item_ids: List[str]) -> Sequences:
+    """A Daogou event log (the synthetic demo log, or a shop's real one) as per-shopper sequences.
+
+    Every event type counts as touching the product; repeats in a row (view,
+    cart, purchase of one product) are one step, so the next step is always a
+    new decision. Products that are no longer in the catalog are dropped.
+    """
+    frame = load_events(events_path)
+    position = {item: i for i, item in enumerate(item_ids)}
+    frame = frame[frame["item_id"].isin(position)]
+    sequences: List[np.ndarray] = []
+    for _, items in frame.groupby("user_id", sort=True)["item_id"]:
+        indices = items.map(position).to_numpy(dtype=np.int64)
+        keep = np.concatenate([[True], indices[1:] != indices[:-1]])
+        sequences.append(indices[keep])
+    return Sequences(sequences=sequences, n_items=len(item_ids))
