@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(PROJECT_ROOT))
@@ -93,10 +94,11 @@ def main(argv=None) -> int:
             recommender.recommend(query)
         load_before = os.getloadavg()[0]
         timings = []
-        for query in queries:
-            started = time.perf_counter_ns()
-            recommender.recommend(query)
-            timings.append((time.perf_counter_ns() - started) / 1e6)
+        with threadpool_limits(1):  # one core per query: a server answers many shoppers at once
+            for query in queries:
+                started = time.perf_counter_ns()
+                recommender.recommend(query)
+                timings.append((time.perf_counter_ns() - started) / 1e6)
 
     p50, p90, p99 = np.percentile(timings, [50, 90, 99])
     verdict = "meets" if p50 < 2 and p99 < 10 else "misses"

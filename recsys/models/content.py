@@ -46,6 +46,15 @@ class ContentModel(RecommenderModel):
         profile = history.data.astype(np.float32) @ self.embeddings[history.indices]
         return self.embeddings @ profile
 
+    def explain(self, history: sp.csr_matrix, item: int) -> Optional[int]:
+        """The history item most like ``item`` in text and specs."""
+        seen = history.indices
+        if seen.size == 0:
+            return None
+        contributions = history.data * (self.embeddings[seen] @ self.embeddings[item])
+        best = int(np.argmax(contributions))
+        return int(seen[best]) if contributions[best] > 0 else None
+
     def _arrays(self) -> Dict[str, np.ndarray]:
         return {"embeddings": self.embeddings}
 

@@ -116,3 +116,19 @@ def test_nmf_factors_are_non_negative_and_fold_in_is_close(random_interactions):
 def test_row_weighting_rejects_unknown_kind(random_interactions):
     with pytest.raises(ValueError, match="weighting"):
         RowWeighting.fit(random_interactions.matrix, "log")
+
+
+def test_fast_explanations_agree_with_the_generic_one(small_catalog):
+    """Item-kNN and content explain from one column or dot product; with unit weights that must name
+    the same history item as the contract's generic explain (one full scoring per history item)."""
+    from recsys.features import item_feature_matrix
+    from recsys.models import ContentModel
+    from recsys.models.base import RecommenderModel
+
+    interactions = Interactions.from_events(small_events(), small_catalog.ids).with_item_features(item_feature_matrix(small_catalog))
+    for model in (ItemKNNModel().fit(interactions), ContentModel().fit(interactions)):
+        for user in range(interactions.matrix.shape[0]):
+            history = interactions.matrix[user].copy()
+            history.data[:] = 1.0
+            for item in range(interactions.matrix.shape[1]):
+                assert model.explain(history, item) == RecommenderModel.explain(model, history, item), (model.name, user, item)
