@@ -132,3 +132,18 @@ def test_fast_explanations_agree_with_the_generic_one(small_catalog):
             history.data[:] = 1.0
             for item in range(interactions.matrix.shape[1]):
                 assert model.explain(history, item) == RecommenderModel.explain(model, history, item), (model.name, user, item)
+
+
+def test_als_fold_in_matches_implicits_own_solve(random_interactions):
+    from implicit.cpu.als import AlternatingLeastSquares
+
+    from recsys.models import ALSModel
+
+    model = ALSModel(factors=4, iterations=5).fit(random_interactions)
+    reference = AlternatingLeastSquares(factors=4, regularization=model.regularization, alpha=model.alpha)
+    reference.user_factors, reference.item_factors = model.user_factors, model.item_factors
+    rows = random_interactions.matrix[:5]
+    expected = reference.recalculate_user(np.arange(5), rows)
+    np.testing.assert_allclose(model.fold_in(rows), expected, rtol=1e-3, atol=1e-4)
+    # a known shopper's score uses their learned vector; the same row folded in comes close to it
+    np.testing.assert_allclose(model.score(rows[0], user=0), model.item_factors @ model.user_factors[0], rtol=1e-5)
