@@ -49,7 +49,7 @@ def test_sequences_follow_time_order_and_collapse_repeats(small_catalog):
 
 def test_gru_learns_what_comes_next(small_catalog):
     interactions = Interactions.from_events(ordered_events(), small_catalog.ids)
-    model = GRUSequenceModel(epochs=30, random_state=0).fit(interactions)
+    model = GRUSequenceModel(epochs=30, batch_size=16, random_state=0).fit(interactions)
     index = small_catalog.index
     empty = sp.csr_matrix((1, len(small_catalog)))
     for walked, expected in (
@@ -66,4 +66,4 @@ def test_gru_numpy_scoring_matches_keras(small_catalog):
     model = GRUSequenceModel(epochs=2).fit(interactions)
     sequence = np.array([small_catalog.index["phone-xiaomi-a"], small_catalog.index["phone-xiaomi-b"]])
     empty = sp.csr_matrix((1, len(small_catalog)))
-    np.testing.assert_allclose(model.score(empty, sequence=sequence), model.score_batch([sequence])[0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(model.score(empty, sequence=sequence), model.score_batch(empty, sequences=[sequence])[0], rtol=1e-4, atol=1e-5)
