@@ -62,7 +62,7 @@ class GRUSequenceModel(RecommenderModel):
         max_length: int = 50,
         epochs: int = 20,
         batch_size: int = 256,
-        learning_rate: float = 0.002,
+        learning_rate: float = 0.008,
         dropout: float = 0.3,
         validation_users: int = 2000,
         patience: int = 2,
@@ -204,7 +204,7 @@ class GRUSequenceModel(RecommenderModel):
             quality = self._validation_ndcg(held_out) if held_out else float("nan")
             self.history_.append({"epoch": epoch + 1, "loss": float(np.mean(losses)), "validation_ndcg@10": quality,
                                   "seconds": time.perf_counter() - started})
-            logger.info("gru epoch %d: loss %.4f, validation NDCG@10 %.4f, %.1fs", epoch + 1, np.mean(losses), quality,
+            logger.info("%s epoch %d: loss %.4f, validation NDCG@10 %.4f, %.1fs", self.name, epoch + 1, np.mean(losses), quality,
                         time.perf_counter() - started)
             if not held_out:
                 continue
