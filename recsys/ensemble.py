@@ -30,7 +30,7 @@ MEMBER_PARAMS: Mapping[str, Mapping[str, Any]] = {
     "item_knn": {"neighbours": 0, "similarity": "bm25"},
     "svd": {"weighting": "tfidf"},
 }
-DEFAULT_MEMBERS = "gru+item_knn+popularity"
+DEFAULT_MEMBERS = "sasrec+gru+item_knn+popularity"
 
 
 def build_member(name: str, seed: int) -> RecommenderModel:
@@ -50,6 +50,13 @@ class EnsembleModel(RecommenderModel):
     ``refit=False`` keeps the members fitted for weight learning, which lack only the few
     thousand held-out items; ``refit=True`` fits them again on everything (twice the time).
     ``fit_seconds`` records the whole ensemble's fit, weight learning included.
+
+    Defaults were chosen on the Amazon Games validation stage only: ``sasrec`` and ``gru``
+    carry the order of a history, BM25 item-kNN the co-occurrence, popularity the prior.
+    ``objective="sampled"`` tunes the weights for the SASRec protocol's sampled NDCG@10
+    (validation: sampled Hit@10 0.746 vs 0.743 with ``"mean"``, at full NDCG@10 0.054
+    vs 0.058); ``"full"`` or ``"mean"`` suit a shop that shows full rankings. Adding
+    ``ease`` helps (validation 0.750 / full 0.059) but costs ~4 more minutes of fit.
     """
 
     name = "hybrid"
@@ -59,7 +66,7 @@ class EnsembleModel(RecommenderModel):
         self,
         members: str = DEFAULT_MEMBERS,
         validation_users: int = 3000,
-        objective: str = "mean",
+        objective: str = "sampled",
         refit: bool = False,
         random_state: int = 0,
     ) -> None:
@@ -111,6 +118,11 @@ class EnsembleModel(RecommenderModel):
             models[name] = build_member(name, self.random_state).fit(interactions)
             self.fit_seconds[name] = round(self.fit_seconds.get(name, 0.0) + time.perf_counter() - started, 2)
         return models
+
+    def fit_details(self) -> Dict[str, Any]:
+        """What the last fit learned and cost, for benchmark records: weights, validation score, seconds."""
+        return {"weights": self.weights, "validation_ndcg@10": round(self.validation_score, 4),
+                "member_seconds": dict(self.fit_seconds)}
 
     @property
     def weights(self) -> Dict[str, float]:

@@ -109,7 +109,7 @@ def run_model(spec: ModelSpec, split: EvaluationSplit, seed: int, batch_size: in
         n_evaluated=split.n_evaluated,
         fit_seconds=fitted - started,
         score_seconds=scored - fitted,
-        params=model.params(),
+        params={**model.params(), **(model.fit_details() if hasattr(model, "fit_details") else {})},
         protocol=split.description,
     )
 

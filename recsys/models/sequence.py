@@ -65,7 +65,7 @@ class GRUSequenceModel(RecommenderModel):
         learning_rate: float = 0.008,
         dropout: float = 0.3,
         validation_users: int = 2000,
-        patience: int = 2,
+        patience: int = 3,
         sampled_negatives: int = 2048,
         threads: int = 2,
         random_state: int = 0,
