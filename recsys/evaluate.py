@@ -22,6 +22,7 @@ from typing import Any, Callable, Dict, List, Sequence
 import numpy as np
 
 from recsys.catalog import Catalog
+from recsys.ensemble import EnsembleModel
 from recsys.evaluation import datasets, report
 from recsys.evaluation.evaluator import EvaluationResult, evaluate
 from recsys.evaluation.protocols import EvaluationSplit, leave_last_two_out, temporal_split
@@ -32,6 +33,10 @@ from recsys.settings import PROJECT_ROOT, Settings
 logger = logging.getLogger("recsys.evaluate")
 
 DEFAULT_MODELS = "popularity,item_knn,item_knn:neighbours=0,user_knn,als,bpr,svd,nmf"
+
+#: What ``--models`` may name: every registered model, plus the hybrid ensemble of them
+#: (``hybrid:members=gru+item_knn+popularity``; its fit time includes learning the weights).
+EVALUATED_MODELS: Dict[str, type] = {**MODEL_CLASSES, EnsembleModel.name: EnsembleModel}
 
 
 @dataclass(frozen=True)
@@ -45,8 +50,8 @@ class ModelSpec:
     @classmethod
     def parse(cls, text: str) -> "ModelSpec":
         name, *assignments = text.strip().split(":")
-        if name not in MODEL_CLASSES:
-            raise SystemExit(f"unknown model {name!r}; known: {', '.join(sorted(MODEL_CLASSES))}")
+        if name not in EVALUATED_MODELS:
+            raise SystemExit(f"unknown model {name!r}; known: {', '.join(sorted(EVALUATED_MODELS))}")
         params: Dict[str, Any] = {}
         for assignment in assignments:
             key, _, value = assignment.partition("=")
@@ -57,7 +62,7 @@ class ModelSpec:
         return cls(label=text.strip(), name=name, params=params)
 
     def build(self, seed: int) -> RecommenderModel:
-        cls = MODEL_CLASSES[self.name]
+        cls = EVALUATED_MODELS[self.name]
         params = dict(self.params)
         if "random_state" in inspect.signature(cls).parameters and "random_state" not in params:
             params["random_state"] = seed
@@ -115,7 +120,7 @@ def run_model(spec: ModelSpec, split: EvaluationSplit, seed: int, batch_size: in
         n_evaluated=split.n_evaluated,
         fit_seconds=fitted - started,
         score_seconds=scored - fitted,
-        params=model.params(),
+        params={**model.params(), **(model.fit_details() if hasattr(model, "fit_details") else {})},
         protocol=split.description,
     )
 

@@ -60,6 +60,21 @@ class HybridRanker:
             result[name] = standardise(model.score(history, user=user, **extra))
         return result
 
+    def component_scores_batch(
+        self,
+        histories: sp.csr_matrix,
+        users: Optional[np.ndarray] = None,
+        sequences: Optional[Sequence[np.ndarray]] = None,
+        names: Optional[Sequence[str]] = None,
+    ) -> Dict[str, np.ndarray]:
+        """Row-standardised ``(n, n_items)`` scores of each weighted model (or of ``names``) for a block
+        of shoppers, through each model's batch path; rows are what :meth:`component_scores` gives."""
+        chosen = [n for n in self.models if self.weights.get(n, 0.0) != 0.0] if names is None else list(names)
+        return {
+            name: standardise(self.models[name].score_many(histories, users, sequences).astype(np.float32, copy=False))
+            for name in chosen
+        }
+
     def weights_for(self, components: Mapping[str, np.ndarray]) -> Dict[str, float]:
         if set(components) == {COLD_START}:
             return {COLD_START: 1.0}
@@ -71,6 +86,20 @@ class HybridRanker:
         for name, z in components.items():
             total += weights[name] * z
         return total
+
+    def blend_batch(
+        self, histories: sp.csr_matrix, users: Optional[np.ndarray] = None, sequences: Optional[Sequence[np.ndarray]] = None
+    ) -> np.ndarray:
+        """Blended scores for a block of shoppers, row ``i`` equal to ``blend(component_scores(...))``
+        for shopper ``i``: shoppers with no history at all get popularity alone."""
+        components = self.component_scores_batch(histories, users, sequences)
+        blended = self.blend(components) if components else np.zeros(histories.shape, dtype=np.float64)
+        lengths = np.array([0 if sequences is None or sequences[i] is None else len(sequences[i]) for i in range(histories.shape[0])])
+        cold = (np.diff(histories.indptr) == 0) & (lengths == 0)
+        if cold.any():
+            popular = standardise(self.models[COLD_START].score_many(histories[np.flatnonzero(cold)]))
+            blended[cold] = popular
+        return blended
 
     def rank(
         self,
@@ -106,11 +135,16 @@ class HybridRanker:
 
 
 def standardise(scores: np.ndarray) -> np.ndarray:
-    scores = np.asarray(scores, dtype=np.float64)
-    spread = scores.std()
-    if not np.isfinite(spread) or spread < 1e-12:
-        return np.zeros_like(scores)
-    return (scores - scores.mean()) / spread
+    """z-scores over the catalog (per row for a 2-D block); a constant row becomes zeros."""
+    scores = np.asarray(scores)
+    if scores.dtype != np.float32:
+        scores = scores.astype(np.float64)
+    mean = scores.mean(axis=-1, keepdims=True)
+    spread = scores.std(axis=-1, keepdims=True)
+    flat = ~np.isfinite(spread) | (spread < 1e-12)
+    z = (scores - mean) / np.where(flat, 1.0, spread)
+    z = np.where(flat, 0.0, z).astype(scores.dtype, copy=False)
+    return z
 
 
 def diversify(ranked: np.ndarray, k: int, brands: Optional[np.ndarray], max_per_brand: Optional[int]) -> List[int]:
@@ -167,6 +201,9 @@ def hold_out_last_items(interactions: Interactions, max_cases: int = 2000, seed:
     return ValidationSplit(train=train, cases=cases)
 
 
+OBJECTIVES = ("full", "sampled", "mean")
+
+
 def tune_weights(
     models: Mapping[str, RecommenderModel],
     cases: Sequence[ValidationCase],
@@ -174,39 +211,73 @@ def tune_weights(
     rounds: int = 2,
     k: int = 10,
     show_progress: bool = False,
+    objective: str = "full",
+    seed: int = 0,
+    batch_size: int = 512,
 ) -> Tuple[Dict[str, float], float]:
-    """Coordinate ascent on validation NDCG@k (full ranking, ties counted half, seen items excluded)."""
-    names = list(models)
-    probe = HybridRanker(models, {name: 1.0 for name in names})
-    n_items = cases[0].history.shape[1] if cases else 0
-    z_scores: Dict[str, List[np.ndarray]] = {name: [] for name in names}
-    for case in tqdm(cases, desc="scoring validation shoppers", disable=not show_progress):
-        components = probe.component_scores(case.history, case.user, case.sequence)
-        for name in names:
-            z_scores[name].append(components.get(name, np.zeros(n_items)))
-    stacked = {name: np.vstack(rows) for name, rows in z_scores.items()}
-    targets = np.array([c.target for c in cases])
-    seen_rows = np.concatenate([np.full(c.history.nnz, i) for i, c in enumerate(cases)]) if cases else np.empty(0, int)
-    seen_cols = np.concatenate([c.history.indices for c in cases]) if cases else np.empty(0, int)
+    """Coordinate ascent on validation NDCG@k of the held-out items, ties counted half.
 
-    def ndcg(weights: Mapping[str, float]) -> float:
-        blended = sum(weights[name] * stacked[name] for name in names)
-        target_scores = blended[np.arange(len(cases)), targets]
-        blended[seen_rows, seen_cols] = -np.inf
-        blended[np.arange(len(cases)), targets] = -np.inf  # the target does not compete with itself
-        ranks = tie_aware_ranks(blended, target_scores)
+    ``objective``: ``"full"`` ranks each target against every item the shopper has not
+    seen; ``"sampled"`` against 100 unseen items drawn uniformly (the SASRec protocol's
+    yardstick, which rewards popular items more); ``"mean"`` averages the two. Every
+    model is scored once, in blocks, through the same standardisation as serving.
+    """
+    if objective not in OBJECTIVES:
+        raise ValueError(f"objective must be one of {OBJECTIVES}, not {objective!r}")
+    names = list(models)
+    probe = HybridRanker(models, {name: 1.0 for name in names}) if COLD_START in models else None
+    n_items = cases[0].history.shape[1] if cases else 0
+    histories = sp.vstack([c.history for c in cases], format="csr") if cases else sp.csr_matrix((0, n_items))
+    users = np.array([c.user for c in cases], dtype=np.int64)
+    sequences = [c.sequence for c in cases]
+    stacked: Dict[str, np.ndarray] = {name: np.empty((len(cases), n_items), dtype=np.float32) for name in names}
+    for start in tqdm(range(0, len(cases), batch_size), desc="scoring validation shoppers", disable=not show_progress):
+        rows = slice(start, start + batch_size)
+        if probe is not None:
+            block = probe.component_scores_batch(histories[rows], users[rows], sequences[rows], names=names)
+        else:
+            block = {name: standardise(models[name].score_many(histories[rows], users[rows], sequences[rows]).astype(np.float32))
+                     for name in names}
+        for name in names:
+            stacked[name][rows] = block[name]
+    targets = np.array([c.target for c in cases], dtype=np.int64)
+    rows_all = np.arange(len(cases))
+    seen_rows = np.repeat(rows_all, np.diff(histories.indptr))
+    seen_cols = histories.indices
+    negatives = None
+    if objective != "full" and cases:
+        from recsys.evaluation.protocols import sample_negatives
+
+        negatives = sample_negatives([np.append(c.history.indices, c.target) for c in cases], n_items, seed=seed)
+
+    def ndcg_of(ranks: np.ndarray) -> float:
         return float(np.mean(np.where(ranks < k, discount(ranks), 0.0)))
 
-    weights = dict(probe.weights)
-    best = ndcg(weights)
+    def score(weights: Mapping[str, float]) -> float:
+        blended = np.zeros((len(cases), n_items), dtype=np.float32)
+        for name in names:
+            if weights[name]:
+                blended += np.float32(weights[name]) * stacked[name]
+        target_scores = blended[rows_all, targets].copy()
+        parts = []
+        if negatives is not None:
+            parts.append(ndcg_of(tie_aware_ranks(blended[rows_all[:, np.newaxis], negatives], target_scores)))
+        if objective != "sampled":
+            blended[seen_rows, seen_cols] = -np.inf
+            blended[rows_all, targets] = -np.inf  # the target does not compete with itself
+            parts.append(ndcg_of(tie_aware_ranks(blended, target_scores)))
+        return float(np.mean(parts))
+
+    weights = {name: 1.0 for name in names}
+    best = score(weights)
     for _ in range(rounds):
         for name in names:
             for value in grid:
                 trial = {**weights, name: value}
                 if not any(trial.values()):
                     continue
-                score = ndcg(trial)
-                if score > best + 1e-9:
-                    best, weights = score, trial
-    logger.info("hybrid weights %s: validation NDCG@%d %.4f", weights, k, best)
+                trial_score = score(trial)
+                if trial_score > best + 1e-9:
+                    best, weights = trial_score, trial
+    logger.info("hybrid weights %s: validation %s NDCG@%d %.4f", weights, objective, k, best)
     return weights, best

@@ -74,7 +74,9 @@ def evaluate(
     full_rows: List[np.ndarray] = []
     sampled_ranks: List[np.ndarray] = []
     top_lists: Dict[int, List[np.ndarray]] = {k: [] for k in cutoffs}
-    blocks = iter_score_blocks(model, split.histories, split.users, batch_size)
+    if model.uses_sequence and split.sequences is None:
+        raise ValueError(f"{model.name} reads the order of a history, and split {split.name} has no sequences")
+    blocks = iter_score_blocks(model, split.histories, split.users, batch_size, split.sequences)
     total = (n + batch_size - 1) // batch_size
     for rows, scores in tqdm(blocks, total=total, desc=description or model.name, disable=not progress, leave=False):
         scores = np.array(scores, copy=True)

@@ -27,6 +27,8 @@ class EvaluationSplit:
     that shopper's row in ``train.matrix`` (``-1`` if the shopper is new), for
     models that keep learned user vectors. ``negatives`` (optional) are the
     sampled items each single target competes with in the sampled protocol.
+    ``sequences[i]`` (optional) is row ``i``'s history in time order, for models
+    that read order; ``train.sequences`` is then set too, so they can be fitted.
     """
 
     name: str
@@ -37,6 +39,7 @@ class EvaluationSplit:
     cutoffs: Tuple[int, ...] = (10,)
     negatives: Optional[np.ndarray] = None
     description: str = ""
+    sequences: Optional[List[np.ndarray]] = None
 
     @property
     def n_items(self) -> int:
@@ -58,11 +61,12 @@ def _rows_to_csr(rows: Sequence[np.ndarray], n_items: int) -> sp.csr_matrix:
     return matrix
 
 
-def _interactions(matrix: sp.csr_matrix) -> Interactions:
+def _interactions(matrix: sp.csr_matrix, sequences: Optional[List[np.ndarray]] = None) -> Interactions:
     return Interactions(
         matrix=matrix,
         user_ids=[str(u) for u in range(matrix.shape[0])],
         item_ids=[str(i) for i in range(matrix.shape[1])],
+        sequences=None if sequences is None else [np.asarray(s, dtype=np.int64) for s in sequences],
     )
 
 
@@ -131,8 +135,9 @@ def leave_last_two_out(data: Sequences, stage: str = "test", seed: int = 0, fit_
     negatives = sample_negatives(rated, data.n_items, seed=seed if stage == "test" else seed + 1)
     return EvaluationSplit(
         name=f"leave-last-two-out/{stage}" + ("" if stage == "validation" or fit_on_validation else "/fit-on-train"),
-        train=_interactions(_rows_to_csr(train_rows, data.n_items)),
+        train=_interactions(_rows_to_csr(train_rows, data.n_items), train_rows),
         histories=_rows_to_csr(histories, data.n_items),
+        sequences=[np.asarray(h, dtype=np.int64) for h in histories],
         targets=_rows_to_csr(targets, data.n_items),
         users=np.asarray(users, dtype=np.int64),
         cutoffs=(10,),
@@ -176,10 +181,12 @@ def temporal_split(ratings: pd.DataFrame, quantile: float = 0.8, min_rating: int
     has_history = np.diff(train.indptr) > 0
     has_targets = np.diff(held_out.indptr) > 0
     users = np.flatnonzero(has_history & has_targets)
+    sequences = _time_ordered(before, n_users)
     return EvaluationSplit(
         name=f"temporal-{int(quantile * 100)}",
-        train=_interactions(train),
+        train=_interactions(train, sequences),
         histories=train[users],
+        sequences=[sequences[u] for u in users],
         targets=held_out[users],
         users=users.astype(np.int64),
         cutoffs=cutoffs,
@@ -189,3 +196,12 @@ def temporal_split(ratings: pd.DataFrame, quantile: float = 0.8, min_rating: int
             f"targets = items rated >= {min_rating} after it, for users with history; full ranking over unseen items."
         ),
     )
+
+
+def _time_ordered(ratings: pd.DataFrame, n_users: int) -> List[np.ndarray]:
+    """Each user's items by timestamp (stable for ties), first rating of an item only."""
+    ordered = ratings.sort_values(["user", "timestamp"], kind="stable").drop_duplicates(["user", "item"])
+    sequences = [np.empty(0, dtype=np.int64)] * n_users
+    for user, items in ordered.groupby("user", sort=False)["item"]:
+        sequences[int(user)] = items.to_numpy(dtype=np.int64)
+    return sequences

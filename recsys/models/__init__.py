@@ -1,5 +1,6 @@
 """Recommendation models, one family per module, all behind :class:`RecommenderModel`."""
 from recsys.models.als import ALSModel
+from recsys.models.attention import SelfAttentionSequenceModel
 from recsys.models.base import ArtifactError, RecommenderModel
 from recsys.models.content import ContentModel
 from recsys.models.ease import EASEModel
@@ -11,7 +12,7 @@ from recsys.models.sequence import GRUSequenceModel
 MODEL_CLASSES = {
     cls.name: cls
     for cls in (PopularityModel, ALSModel, ItemKNNModel, UserKNNModel, BPRModel, SVDModel, NMFModel, EASEModel,
-                ContentModel, GRUSequenceModel)
+                ContentModel, GRUSequenceModel, SelfAttentionSequenceModel)
 }
 
-__all__ = ["ALSModel", "ArtifactError", "MODEL_CLASSES", "PopularityModel", "RecommenderModel"]
+__all__ = ["ALSModel", "ArtifactError", "MODEL_CLASSES", "PopularityModel", "RecommenderModel", "SelfAttentionSequenceModel"]

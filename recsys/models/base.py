@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
-from typing import Any, ClassVar, Dict, Optional, Tuple, Type, TypeVar
+from typing import Any, ClassVar, Dict, Optional, Sequence, Tuple, Type, TypeVar
 
 import numpy as np
 import scipy.sparse as sp
@@ -49,6 +49,27 @@ class RecommenderModel(ABC):
     @abstractmethod
     def _restore(self, arrays: Dict[str, np.ndarray]) -> None:
         """Inverse of :meth:`_arrays`."""
+
+    def score_many(
+        self, histories: sp.csr_matrix, users: Optional[np.ndarray] = None, sequences: Optional[Sequence[np.ndarray]] = None
+    ) -> np.ndarray:
+        """Dense ``(n, n_items)`` scores for a block of shoppers (``users[i] = -1``: unknown shopper).
+
+        One entry point for every model, so the evaluator and the hybrid never ask which
+        kind they hold: a model's ``score_batch`` when it has one (sequence models take
+        ``sequences=`` there too), else :meth:`score` row by row.
+        """
+        n = histories.shape[0]
+        users = np.full(n, -1, dtype=np.int64) if users is None else np.asarray(users)
+        batch = getattr(self, "score_batch", None)
+        extra = {"sequences": sequences} if self.uses_sequence else {}
+        if callable(batch):
+            return np.asarray(batch(histories, users, **extra))
+        rows = []
+        for i in range(n):
+            one = {"sequence": sequences[i]} if self.uses_sequence and sequences is not None else {}
+            rows.append(self.score(histories[i], user=int(users[i]) if users[i] >= 0 else None, **one))
+        return np.vstack(rows) if rows else np.empty((0, self.n_items))
 
     def similar_items(self, item: int, k: int = 10) -> Tuple[np.ndarray, np.ndarray]:
         """Items most like ``item`` by how shoppers treat them; the item itself is left out."""

@@ -49,7 +49,7 @@ def test_sequences_follow_time_order_and_collapse_repeats(small_catalog):
 
 def test_gru_learns_what_comes_next(small_catalog):
     interactions = Interactions.from_events(ordered_events(), small_catalog.ids)
-    model = GRUSequenceModel(epochs=30, random_state=0).fit(interactions)
+    model = GRUSequenceModel(epochs=30, batch_size=16, random_state=0).fit(interactions)
     index = small_catalog.index
     empty = sp.csr_matrix((1, len(small_catalog)))
     for walked, expected in (
@@ -66,4 +66,32 @@ def test_gru_numpy_scoring_matches_keras(small_catalog):
     model = GRUSequenceModel(epochs=2).fit(interactions)
     sequence = np.array([small_catalog.index["phone-xiaomi-a"], small_catalog.index["phone-xiaomi-b"]])
     empty = sp.csr_matrix((1, len(small_catalog)))
-    np.testing.assert_allclose(model.score(empty, sequence=sequence), model.score_batch([sequence])[0], rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(model.score(empty, sequence=sequence), model.score_batch(empty, sequences=[sequence])[0], rtol=1e-4, atol=1e-5)
+
+
+def test_gru_sampled_softmax_learns_what_comes_next(small_catalog):
+    interactions = Interactions.from_events(ordered_events(), small_catalog.ids)
+    model = GRUSequenceModel(epochs=30, batch_size=16, sampled_negatives=3, validation_users=0).fit(interactions)
+    index = small_catalog.index
+    empty = sp.csr_matrix((1, len(small_catalog)))
+    scores = model.score(empty, sequence=np.array([index["phone-xiaomi-a"], index["phone-xiaomi-b"]]))
+    assert small_catalog.products[int(np.argmax(scores))].id == "phone-xiaomi-c"
+
+
+def test_self_attention_learns_what_comes_next_and_reloads(small_catalog, tmp_path):
+    from recsys.models import SelfAttentionSequenceModel
+
+    interactions = Interactions.from_events(ordered_events(), small_catalog.ids)
+    model = SelfAttentionSequenceModel(epochs=30, batch_size=16, dropout=0.1, validation_users=0).fit(interactions)
+    index = small_catalog.index
+    empty = sp.csr_matrix((1, len(small_catalog)))
+    for walked, expected in ((["phone-xiaomi-a"], "phone-xiaomi-b"), (["phone-xiaomi-a", "phone-xiaomi-b"], "phone-xiaomi-c")):
+        scores = model.score(empty, sequence=np.array([index[i] for i in walked]))
+        assert small_catalog.products[int(np.argmax(scores))].id == expected, walked
+    sequence = np.array([index["phone-xiaomi-a"], index["phone-xiaomi-b"]])
+    # left padding in a batch does not change a sequence's scores
+    batch = model.score_batch(sp.csr_matrix((2, len(small_catalog))), sequences=[sequence, np.array([index["phone-xiaomi-a"]] * 3 + list(sequence))])
+    np.testing.assert_allclose(batch[0], model.score(empty, sequence=sequence), rtol=1e-4, atol=1e-4)
+    model.save(tmp_path)
+    loaded = SelfAttentionSequenceModel.load(tmp_path)
+    np.testing.assert_allclose(loaded.score(empty, sequence=sequence), model.score(empty, sequence=sequence), rtol=1e-5, atol=1e-5)

@@ -143,3 +143,26 @@ def test_cli_writes_csv_markdown_and_plot(tmp_path):
     # a second run merges by (split, model) instead of duplicating rows
     main(["--dataset", "movielens-100k", "--models", "popularity", "--out", str(tmp_path)])
     assert len(pd.read_csv(tmp_path / "movielens-100k.csv")) == 2
+
+
+def test_leave_last_two_out_carries_ordered_sequences():
+    split = leave_last_two_out(toy_sequences(), stage="test")
+    assert [list(s) for s in split.train.sequences] == [[0, 1, 2], [4, 5], [5, 6]]
+    assert [list(s) for s in split.sequences] == [[0, 1, 2], [5, 6]]  # one per evaluated user, in time order
+    validation = leave_last_two_out(toy_sequences(), stage="validation")
+    assert [list(s) for s in validation.train.sequences] == [[0, 1], [4, 5], [5]]
+    assert [list(s) for s in validation.sequences] == [[0, 1], [5]]
+
+
+def test_leave_last_two_out_sequences_keep_order_not_index_order():
+    data = Sequences(sequences=[np.array([9, 3, 7, 1, 5])], n_items=120)
+    split = leave_last_two_out(data, stage="test")
+    assert list(split.sequences[0]) == [9, 3, 7, 1]
+    assert list(split.histories[0].indices) == [1, 3, 7, 9]  # the matrix row forgets the order
+
+
+def test_temporal_split_sequences_follow_timestamps():
+    ratings = pd.DataFrame({"user": [0, 0, 0, 0], "item": [2, 0, 1, 3], "rating": [5, 5, 5, 5], "timestamp": [3, 1, 2, 9]})
+    split = temporal_split(ratings, quantile=0.75, cutoffs=(2,))
+    assert [list(s) for s in split.sequences] == [[0, 1, 2]]
+    assert [list(s) for s in split.train.sequences] == [[0, 1, 2]]
