@@ -7,7 +7,6 @@ products that satisfy the shopper's hard constraints, each with a
 """
 from __future__ import annotations
 
-import inspect
 import logging
 import time
 from dataclasses import dataclass
@@ -18,9 +17,10 @@ import scipy.sparse as sp
 
 from recsys.artifacts import ArtifactMetadata, ids_hash, read_user_ids, write_user_ids
 from recsys.catalog import CATEGORIES, Catalog, Product
+from recsys.ensemble import EnsembleModel
 from recsys.events import EVENT_WEIGHTS, Interactions, data_hash, rating_weight
 from recsys.features import item_feature_matrix
-from recsys.hybrid import HybridRanker, RankedItem, hold_out_last_items, tune_weights
+from recsys.hybrid import HybridRanker, RankedItem
 from recsys.models import MODEL_CLASSES, ArtifactError, RecommenderModel
 from recsys.reasons import Reason
 from recsys.settings import Settings
@@ -58,14 +58,6 @@ class Recommendation:
     product: Product
     score: float
     reason: Reason
-
-
-def new_model(name: str, seed: int) -> RecommenderModel:
-    if name not in MODEL_CLASSES:
-        raise ValueError(f"unknown model {name!r}; known: {', '.join(sorted(MODEL_CLASSES))}")
-    cls = MODEL_CLASSES[name]
-    takes_seed = "random_state" in inspect.signature(cls).parameters
-    return cls(random_state=seed) if takes_seed else cls()
 
 
 class Recommender:
@@ -158,19 +150,12 @@ class Recommender:
         events = store.events_frame()
         interactions = cls._interactions(store, catalog)
         started = time.perf_counter()
-        split = hold_out_last_items(interactions, max_cases=settings.validation_shoppers, seed=settings.seed)
-        if split.cases:
-            validation_models = {name: new_model(name, settings.seed).fit(split.train) for name in settings.models}
-            weights, validation_ndcg = tune_weights(validation_models, split.cases, show_progress=show_progress)
-        else:
-            weights, validation_ndcg = {name: 1.0 for name in settings.models}, float("nan")
-        fit_seconds: Dict[str, float] = {}
-        models: Dict[str, RecommenderModel] = {}
-        for name in settings.models:
-            model_started = time.perf_counter()
-            models[name] = new_model(name, settings.seed).fit(interactions)
-            fit_seconds[name] = round(time.perf_counter() - model_started, 3)
+        # The same fitting the offline benchmarks measure: members fitted on all but each shopper's last
+        # product, weights learned on those, members refitted on everything.
+        ensemble = EnsembleModel(members="+".join(settings.models), validation_users=settings.validation_shoppers,
+                                 objective="full", refit=True, random_state=settings.seed).fit(interactions)
         total_seconds = time.perf_counter() - started
+        models, weights = dict(ensemble.ranker.models), ensemble.weights
         settings.model_dir.mkdir(parents=True, exist_ok=True)
         (settings.model_dir / "metadata.json").unlink(missing_ok=True)
         for model in models.values():
@@ -184,8 +169,9 @@ class Recommender:
             n_items=len(catalog),
             models={name: model.params() for name, model in models.items()},
             weights=weights,
-            validation={"ndcg@10": round(validation_ndcg, 4), "shoppers": len(split.cases)},
-            metrics={"train_seconds": round(total_seconds, 3), **{f"fit_seconds.{k}": v for k, v in fit_seconds.items()}},
+            validation={"ndcg@10": round(ensemble.validation_score, 4), "max_shoppers": settings.validation_shoppers, "objective": "full"},
+            metrics={"train_seconds": round(total_seconds, 3),
+                     **{f"fit_seconds.{k}": v for k, v in ensemble.fit_seconds.items()}},
         ).write(settings.model_dir)
         logger.info("trained %s on %d events from %d shoppers over %d products in %.1fs; weights %s",
                     ", ".join(models), len(events), len(interactions.user_ids), len(catalog), total_seconds, weights)
