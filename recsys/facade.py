@@ -270,8 +270,12 @@ class Recommender:
         speaker = max(ranked.contributions, key=ranked.contributions.get)
         if speaker == "popularity" or ranked.contributions[speaker] <= 0:
             return self._popular_reason(query)
-        if speaker == "gru" and len(sequence):
-            return Reason("next_after", {"item": self.catalog.products[int(sequence[-1])].id})
+        if self.models[speaker].uses_sequence:
+            # The latest product of the same category the shopper touched: "after X" explains a phone by a phone.
+            same = [int(i) for i in sequence if self.catalog.category_codes[i] == self.catalog.category_codes[ranked.item]]
+            if same and same[-1] != ranked.item:
+                return Reason("next_after", {"item": self.catalog.products[same[-1]].id})
+            return Reason("matches_your_taste")
         anchor = self.models[speaker].explain(self._same_category(history, ranked.item), ranked.item)
         if anchor is not None and anchor != ranked.item:
             code = "similar_to" if speaker == "content" else "because_you_liked"
