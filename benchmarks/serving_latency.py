@@ -58,12 +58,15 @@ def main(argv=None) -> int:
     parser.add_argument("--validation-shoppers", type=int, default=500,
                         help="shoppers held out to learn the blend weights (training cost only; serving does not depend on it)")
     parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "benchmarks" / "results" / "serving_latency.md")
+    parser.add_argument("--workdir", type=Path, help="keep the grown catalog, database and trained models here, so a "
+                        "rerun only times the queries (default: a temporary directory)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
 
     real = Catalog.load(PROJECT_ROOT / "data/catalog/products.jsonl", PROJECT_ROOT / "data/catalog/aliases.yml")
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.workdir or Path(scratch)
+        tmp.mkdir(parents=True, exist_ok=True)
         grow_catalog(real, args.items, args.seed, tmp)
         settings = Settings(
             catalog_path=tmp / "products.jsonl", aliases_path=PROJECT_ROOT / "data/catalog/aliases.yml",
@@ -71,7 +74,8 @@ def main(argv=None) -> int:
             seed=args.seed, validation_shoppers=args.validation_shoppers,
         )
         catalog = Catalog.load(settings.catalog_path, settings.aliases_path)
-        write_simulation(catalog, SimulationParams(n_shoppers=args.shoppers, seed=args.seed), settings.events_path)
+        if not settings.events_path.exists():
+            write_simulation(catalog, SimulationParams(n_shoppers=args.shoppers, seed=args.seed), settings.events_path)
         recommender = Recommender.from_settings(settings)
         weights = dict(recommender.ranker.weights)
 

@@ -236,10 +236,8 @@ class Recommender:
             history, allowed, query.k, user=user, sequence=sequence, exclude_seen=query.exclude_seen,
             brands=self.catalog.brand_codes, max_per_brand=None if query.brand else max(2, query.k // 3),
         )
-        return [
-            Recommendation(self.catalog.products[r.item], r.score, self._reason(query, history, sequence, r))
-            for r in ranked
-        ]
+        explainer = _HistoryByCategory(history, sequence, self.catalog.category_codes)
+        return [Recommendation(self.catalog.products[r.item], r.score, self._reason(query, explainer, r)) for r in ranked]
 
     def similar(self, product_id: str, k: int = 5, same_category: bool = True, max_price: Optional[float] = None,
                 in_stock_only: bool = True) -> List[Recommendation]:
@@ -265,27 +263,22 @@ class Recommender:
         return [Recommendation(self.catalog.products[r.item], r.score, Reason("similar_to", {"item": product_id}))
                 for r in ranked]
 
-    def _reason(self, query: RecommendationQuery, history: sp.csr_matrix, sequence: np.ndarray, ranked: RankedItem) -> Reason:
+    def _reason(self, query: RecommendationQuery, shopper: "_HistoryByCategory", ranked: RankedItem) -> Reason:
         """The reason of the model that contributed most; an anchor item is always of the same category."""
         speaker = max(ranked.contributions, key=ranked.contributions.get)
         if speaker == "popularity" or ranked.contributions[speaker] <= 0:
             return self._popular_reason(query)
         if self.models[speaker].uses_sequence:
             # The latest product of the same category the shopper touched: "after X" explains a phone by a phone.
-            same = [int(i) for i in sequence if self.catalog.category_codes[i] == self.catalog.category_codes[ranked.item]]
-            if same and same[-1] != ranked.item:
-                return Reason("next_after", {"item": self.catalog.products[same[-1]].id})
+            latest = shopper.latest(ranked.item)
+            if latest is not None and latest != ranked.item:
+                return Reason("next_after", {"item": self.catalog.products[latest].id})
             return Reason("matches_your_taste")
-        anchor = self.models[speaker].explain(self._same_category(history, ranked.item), ranked.item)
+        anchor = self.models[speaker].explain(shopper.history(ranked.item), ranked.item)
         if anchor is not None and anchor != ranked.item:
             code = "similar_to" if speaker == "content" else "because_you_liked"
             return Reason(code, {"item": self.catalog.products[anchor].id})
         return Reason("matches_your_taste")
-
-    def _same_category(self, history: sp.csr_matrix, item: int) -> sp.csr_matrix:
-        """History restricted to the item's category: "liked this phone" explains a phone, not a laptop."""
-        keep = self.catalog.category_codes[history.indices] == self.catalog.category_codes[item]
-        return sp.csr_matrix((history.data[keep], (np.zeros(keep.sum(), dtype=np.int32), history.indices[keep])), shape=history.shape)
 
     @staticmethod
     def _popular_reason(query: RecommendationQuery) -> Reason:
@@ -305,3 +298,28 @@ class Recommender:
             raise QueryError(f"min_price {query.min_price} is above max_price {query.max_price}")
         if not 1 <= query.k <= MAX_RESULTS:
             raise QueryError(f"k must be between 1 and {MAX_RESULTS}, got {query.k}")
+
+
+class _HistoryByCategory:
+    """One shopper's history split by category, built once per category a query's results need
+    (explaining ten phones must not rebuild the phone history ten times)."""
+
+    def __init__(self, history: sp.csr_matrix, sequence: np.ndarray, category_codes: np.ndarray) -> None:
+        self._history = history
+        self._sequence = np.asarray(sequence, dtype=np.int64)
+        self._codes = category_codes
+        self._rows: Dict[int, sp.csr_matrix] = {}
+
+    def history(self, item: int) -> sp.csr_matrix:
+        """The history row restricted to ``item``'s category."""
+        code = int(self._codes[item])
+        if code not in self._rows:
+            keep = self._codes[self._history.indices] == code
+            columns = self._history.indices[keep]
+            self._rows[code] = sp.csr_matrix((self._history.data[keep], columns, [0, columns.size]), shape=self._history.shape)
+        return self._rows[code]
+
+    def latest(self, item: int) -> Optional[int]:
+        """The shopper's most recent product of ``item``'s category, if any."""
+        same = self._sequence[self._codes[self._sequence] == self._codes[item]] if self._sequence.size else self._sequence
+        return int(same[-1]) if same.size else None
