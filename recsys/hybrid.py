@@ -112,25 +112,38 @@ class HybridRanker:
         brands: Optional[np.ndarray] = None,
         max_per_brand: Optional[int] = None,
     ) -> List[RankedItem]:
-        components = self.component_scores(history, user, sequence)
-        if not components:
-            return []
-        blended = self.blend(components)
+        """The best ``k`` allowed items, each with every model's weighted z-score.
+
+        Only the candidates are scored (``score_items``), standardised with the
+        catalog-wide moments each model reports, so the blend equals the one the
+        weights were learned on while a query touches one category's rows.
+        """
         candidates = allowed.copy()
         if exclude_seen:
             candidates[history.indices] = False
         pool = np.flatnonzero(candidates)
         if pool.size == 0:
             return []
+        cold = history.nnz == 0 and (sequence is None or len(sequence) == 0)
+        weights = {COLD_START: 1.0} if cold else {n: w for n, w in self.weights.items() if w != 0.0 and n in self.models}
+        components: Dict[str, np.ndarray] = {}
+        for name in weights:
+            model = self.models[name]
+            values, mean, std = model.score_items(history, pool, user=user, sequence=sequence if model.uses_sequence else None)
+            components[name] = (values - mean) / std if np.isfinite(std) and std >= 1e-12 else np.zeros(pool.size)
+        if not components:
+            return []
+        blended = sum(weights[name] * z for name, z in components.items())
         # Enough candidates that the brand cap can still fill k slots.
         depth = min(pool.size, k * 10)
-        top = pool[np.argpartition(-blended[pool], depth - 1)[:depth]]
+        top = np.argpartition(-blended, depth - 1)[:depth]
         top = top[np.argsort(-blended[top], kind="stable")]
-        chosen = diversify(top, k, brands, max_per_brand)
-        weights = self.weights_for(components)
+        chosen = diversify(pool[top], k, brands, max_per_brand)
+        position = {int(item): int(at) for at, item in zip(top, pool[top])}
         return [
-            RankedItem(int(i), float(blended[i]), {name: float(weights[name] * z[i]) for name, z in components.items()})
-            for i in chosen
+            RankedItem(item, float(blended[position[item]]),
+                       {name: float(weights[name] * z[position[item]]) for name, z in components.items()})
+            for item in chosen
         ]
 
 

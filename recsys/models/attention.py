@@ -15,6 +15,7 @@ from typing import Any, Dict, Optional
 
 import numpy as np
 
+from recsys.models.base import RecommenderModel
 from recsys.models.sequence import GRUSequenceModel, _left_pad, _tf
 
 
@@ -83,6 +84,9 @@ class SelfAttentionSequenceModel(GRUSequenceModel):
         if len(items) == 0:
             return np.zeros(self.n_items, dtype=np.float32)
         return self._logits([np.asarray(items)])[0]
+
+    #: The GRU's candidate-only path replays a GRU in NumPy; this model's state comes from Keras.
+    score_items = RecommenderModel.score_items
 
     def score(self, history, user: Optional[int] = None, sequence: Optional[np.ndarray] = None) -> np.ndarray:
         return self._score_one(self._last_items(history, sequence))

@@ -71,6 +71,21 @@ class RecommenderModel(ABC):
             rows.append(self.score(histories[i], user=int(users[i]) if users[i] >= 0 else None, **one))
         return np.vstack(rows) if rows else np.empty((0, self.n_items))
 
+    def score_items(
+        self, history: sp.csr_matrix, items: np.ndarray, user: Optional[int] = None, sequence: Optional[np.ndarray] = None
+    ) -> Tuple[np.ndarray, float, float]:
+        """Scores of ``items`` only, with the mean and standard deviation of the *whole catalog's* scores.
+
+        Serving ranks a few candidates (one category, a price range) but blends
+        z-scores taken over the catalog, as the weights were learned. Linear
+        models override this to touch only the candidates' rows (a 25k-item
+        factor matrix read per query is memory-bound milliseconds) and get the
+        catalog moments from precomputed :class:`LinearMoments`.
+        """
+        extra = {"sequence": sequence} if self.uses_sequence else {}
+        full = np.asarray(self.score(history, user=user, **extra), dtype=np.float64)
+        return full[items], float(full.mean()), float(full.std())
+
     def similar_items(self, item: int, k: int = 10) -> Tuple[np.ndarray, np.ndarray]:
         """Items most like ``item`` by how shoppers treat them; the item itself is left out."""
         history = sp.csr_matrix((np.ones(1, dtype=np.float32), ([0], [item])), shape=(1, self.n_items))
@@ -138,6 +153,31 @@ class RecommenderModel(ABC):
         except KeyError as exc:
             raise ArtifactError(f"{cls.name} model in {directory} lacks array {exc}") from exc
         return model
+
+
+class LinearMoments:
+    """Mean and standard deviation over all rows of ``factors @ u``, in O(k^2) per vector ``u``.
+
+    ``mean = mean_row . u`` and ``E[s^2] = u^T (F^T F / n) u``, so a model whose
+    scores are ``F @ u`` can standardise scores it computed for a few items only.
+    """
+
+    def __init__(self, factors: np.ndarray) -> None:
+        self.source = factors  # the array these moments describe; a refit replaces it
+        wide = np.asarray(factors, dtype=np.float64)
+        self.mean_row = wide.mean(axis=0)
+        self.second = wide.T @ wide / max(len(wide), 1)
+
+    def mean_std(self, vector: np.ndarray) -> Tuple[float, float]:
+        vector = np.asarray(vector, dtype=np.float64)
+        mean = float(self.mean_row @ vector)
+        variance = float(vector @ self.second @ vector) - mean * mean
+        return mean, float(np.sqrt(max(variance, 0.0)))
+
+    @classmethod
+    def of(cls, cached: Optional["LinearMoments"], factors: np.ndarray) -> "LinearMoments":
+        """``cached`` while it still describes ``factors``, else new moments."""
+        return cached if cached is not None and cached.source is factors else cls(factors)
 
 
 def top_k(scores: np.ndarray, k: int) -> Tuple[np.ndarray, np.ndarray]:

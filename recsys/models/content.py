@@ -1,14 +1,14 @@
 """Content model: recommends by what products are, not by who bought them."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.decomposition import TruncatedSVD
 
 from recsys.events import Interactions
-from recsys.models.base import RecommenderModel
+from recsys.models.base import LinearMoments, RecommenderModel
 
 
 class ContentModel(RecommenderModel):
@@ -40,11 +40,24 @@ class ContentModel(RecommenderModel):
         self.n_items = features.shape[0]
         return self
 
+    _moments: Optional[LinearMoments] = None
+
+    def _profile(self, history: sp.csr_matrix) -> np.ndarray:
+        return history.data.astype(np.float32) @ self.embeddings[history.indices]
+
     def score(self, history: sp.csr_matrix, user: Optional[int] = None) -> np.ndarray:
         if history.nnz == 0:
             return np.zeros(self.n_items, dtype=np.float32)
-        profile = history.data.astype(np.float32) @ self.embeddings[history.indices]
-        return self.embeddings @ profile
+        return self.embeddings @ self._profile(history)
+
+    def score_items(self, history: sp.csr_matrix, items: np.ndarray, user: Optional[int] = None,
+                    sequence: Optional[np.ndarray] = None) -> Tuple[np.ndarray, float, float]:
+        if history.nnz == 0:
+            return np.zeros(len(items)), 0.0, 0.0
+        profile = self._profile(history)
+        self._moments = LinearMoments.of(self._moments, self.embeddings)
+        mean, std = self._moments.mean_std(profile)
+        return (self.embeddings[items] @ profile).astype(np.float64), mean, std
 
     def explain(self, history: sp.csr_matrix, item: int) -> Optional[int]:
         """The history item most like ``item`` in text and specs."""

@@ -16,7 +16,7 @@ from sklearn.decomposition import NMF, TruncatedSVD, non_negative_factorization
 from threadpoolctl import threadpool_limits
 
 from recsys.events import Interactions
-from recsys.models.base import RecommenderModel, top_k
+from recsys.models.base import LinearMoments, RecommenderModel, top_k
 from recsys.models.neighbours import RowWeighting, as_rows
 
 
@@ -61,6 +61,15 @@ class LatentFactorModel(RecommenderModel):
     def score_batch(self, histories: sp.csr_matrix, users: Optional[np.ndarray] = None) -> np.ndarray:
         """Dense ``(n, n_items)`` scores for a batch of shoppers (``users[i] = -1`` for unknown ones)."""
         return self.user_vectors(histories, users) @ self.item_factors.T
+
+    _moments: Optional[LinearMoments] = None
+
+    def score_items(self, history: sp.csr_matrix, items: np.ndarray, user: Optional[int] = None,
+                    sequence: Optional[np.ndarray] = None) -> Tuple[np.ndarray, float, float]:
+        vector = self.user_vectors(history, None if user is None else np.array([user]))[0]
+        self._moments = LinearMoments.of(self._moments, self.item_factors)
+        mean, std = self._moments.mean_std(vector)
+        return (self.item_factors[items] @ vector.astype(self.item_factors.dtype)).astype(np.float64), mean, std
 
     @property
     def similarity_factors(self) -> np.ndarray:

@@ -1,7 +1,7 @@
 """Popularity with recency decay: what a new shopper sees first."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -41,6 +41,12 @@ class PopularityModel(RecommenderModel):
 
     def score(self, history: sp.csr_matrix, user: Optional[int] = None) -> np.ndarray:
         return self.item_scores.copy()
+
+    def score_items(self, history: sp.csr_matrix, items: np.ndarray, user: Optional[int] = None,
+                    sequence: Optional[np.ndarray] = None) -> Tuple[np.ndarray, float, float]:
+        if getattr(self, "_stats_of", None) is not self.item_scores:  # the scores are fixed between fits
+            self._stats_of, self._stats = self.item_scores, (float(self.item_scores.mean()), float(self.item_scores.std()))
+        return self.item_scores[items].astype(np.float64), *self._stats
 
     def similar_items(self, item: int, k: int = 10):
         raise NotImplementedError("popularity has no notion of similar items")

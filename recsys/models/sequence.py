@@ -24,7 +24,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.events import Interactions
-from recsys.models.base import RecommenderModel
+from recsys.models.base import LinearMoments, RecommenderModel
 
 logger = logging.getLogger(__name__)
 
@@ -267,10 +267,36 @@ class GRUSequenceModel(RecommenderModel):
         return self._score_one(self._last_items(history, sequence))
 
     def _score_one(self, items: np.ndarray) -> np.ndarray:
-        """One sequence through the network in NumPy: the same arithmetic as Keras (GRU with
-        ``reset_after``), without its per-call overhead of several milliseconds."""
         if len(items) == 0:
             return np.zeros(self.n_items, dtype=np.float32)
+        embedding, item_bias = self._weights[0], self._weights[-1]
+        return embedding[1:] @ self._state(items) + item_bias
+
+    def score_items(self, history: sp.csr_matrix, items: np.ndarray, user: Optional[int] = None,
+                    sequence: Optional[np.ndarray] = None) -> Tuple[np.ndarray, float, float]:
+        """Logits of ``items`` only: ``[E | b] @ [h, 1]``, with the catalog's moments of that product."""
+        last = self._last_items(history, sequence)
+        if len(last) == 0:
+            return np.zeros(len(items)), 0.0, 0.0
+        embedding, item_bias = self._weights[0], self._weights[-1]
+        head = self._output_head()
+        self._moments = LinearMoments.of(self._moments, head)
+        state = np.append(self._state(last), np.float32(1.0))
+        mean, std = self._moments.mean_std(state)
+        return (head[items] @ state).astype(np.float64), mean, std
+
+    _moments: Optional[LinearMoments] = None
+
+    def _output_head(self) -> np.ndarray:
+        """The output layer as one ``(n_items, units + 1)`` matrix: tied item embeddings and the item bias."""
+        if getattr(self, "_head_of", None) is not self._weights:
+            embedding, item_bias = self._weights[0], self._weights[-1]
+            self._head_of, self._head = self._weights, np.hstack([embedding[1:], item_bias[:, None]]).astype(np.float32)
+        return self._head
+
+    def _state(self, items: np.ndarray) -> np.ndarray:
+        """The GRU's last hidden state (projected to the embedding size) in NumPy: the same
+        arithmetic as Keras (GRU with ``reset_after``), without its per-call overhead of milliseconds."""
         embedding, kernel, recurrent, bias, *project, item_bias = self._weights
         h = np.zeros(recurrent.shape[0], dtype=np.float32)
         units = recurrent.shape[0]
@@ -283,7 +309,7 @@ class GRUSequenceModel(RecommenderModel):
             h = z * h + (1.0 - z) * candidate
         if project:
             h = h @ project[0]
-        return embedding[1:] @ h + item_bias
+        return h
 
     @property
     def _weights(self) -> Tuple[np.ndarray, ...]:

@@ -49,6 +49,21 @@ def test_recommend_respects_allowed_mask(name, interactions, small_catalog):
 
 
 @pytest.mark.parametrize("name", sorted(MODEL_CLASSES))
+def test_candidate_scores_carry_the_catalogs_moments(name, interactions):
+    """score_items (what serving calls) equals the full scores on the candidates, with their mean and spread."""
+    model = fitted(name, interactions)
+    items = np.array([1, 4, 7])
+    for user, known in ((0, 0), (5, None), (9, None)):
+        history = interactions.matrix[user]
+        sequence = interactions.sequences[user] if model.uses_sequence else None
+        extra = {"sequence": sequence} if model.uses_sequence else {}
+        full = np.asarray(model.score(history, user=known, **extra), dtype=np.float64)
+        values, mean, std = model.score_items(history, items, user=known, sequence=sequence)
+        np.testing.assert_allclose(values, full[items], rtol=1e-4, atol=1e-5)
+        np.testing.assert_allclose([mean, std], [full.mean(), full.std()], rtol=1e-4, atol=1e-5)
+
+
+@pytest.mark.parametrize("name", sorted(MODEL_CLASSES))
 def test_save_load_round_trip_gives_same_scores(name, interactions, tmp_path):
     model = fitted(name, interactions)
     model.save(tmp_path)
