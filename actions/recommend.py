@@ -58,6 +58,7 @@ class ActionRecommendProducts(Action):
             min_price=budget.min_price if budget else None,
             max_price=budget.max_price if budget else None,
             k=RESULTS_PER_ANSWER,
+            exclude_brands=request.exclude_brands,
         )
         events += [
             SlotSet("category", query.category),
@@ -70,6 +71,10 @@ class ActionRecommendProducts(Action):
         except QueryError as exc:
             dispatcher.utter_message(text=t(language, "error.bad_budget", detail=str(exc)))
             return events
+        except Exception:  # never a 500 to Rasa: the shopper hears a polite message instead
+            logger.exception("recommendation failed")
+            dispatcher.utter_message(text=t(language, "error.unexpected"))
+            return events
 
         if not recommendations:
             dispatcher.utter_message(text=self._explain_empty(language, recommender.catalog, query))
@@ -80,6 +85,9 @@ class ActionRecommendProducts(Action):
         )
         dispatcher.utter_message(text=text)
         dispatcher.utter_message(json_message=payload)
+        if request.open_ended:
+            # A good salesperson asks what matters once there is something to look at.
+            dispatcher.utter_message(text=t(language, "recommend.follow_up"))
         return events + [SlotSet("last_recommendations", [r.product.id for r in recommendations])]
 
     @staticmethod

@@ -23,7 +23,9 @@ from recsys.features import item_feature_matrix
 from recsys.hybrid import HybridRanker, RankedItem, hold_out_last_items, tune_weights
 from recsys.models import MODEL_CLASSES, ArtifactError, RecommenderModel
 from recsys.reasons import Reason
+from recsys.products import ProductFinder
 from recsys.settings import Settings
+from recsys.specs import Comparison, Feature, FeatureAnswer, FeatureTable, answer, compare
 from recsys.store import Store, open_store
 
 logger = logging.getLogger(__name__)
@@ -51,6 +53,8 @@ class RecommendationQuery:
     k: int = 5
     in_stock_only: bool = True
     exclude_seen: bool = True
+    #: Brands the shopper has had enough of ("another brand", "换个牌子").
+    exclude_brands: Tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -58,6 +62,16 @@ class Recommendation:
     product: Product
     score: float
     reason: Reason
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One thing stored about a shopper, as they may see it."""
+
+    timestamp: str
+    event_type: str
+    product: Product
+    value: Optional[float]
 
 
 def new_model(name: str, seed: int) -> RecommenderModel:
@@ -243,6 +257,8 @@ class Recommender:
             category=query.category, brand=query.brand, min_price=query.min_price,
             max_price=query.max_price, in_stock_only=query.in_stock_only,
         )
+        for brand in query.exclude_brands:
+            allowed &= self.catalog.brands != brand
         history = self.history(query.user_id)
         sequence = self.sequence(query.user_id)
         user = None if query.user_id in self._changed_users else self._model_user_index.get(query.user_id)
@@ -279,6 +295,92 @@ class Recommender:
         return [Recommendation(self.catalog.products[r.item], r.score, Reason("similar_to", {"item": product_id}))
                 for r in ranked]
 
+    # -- products by name, details, comparisons, accessories ---------------------
+    @property
+    def finder(self) -> ProductFinder:
+        if getattr(self, "_finder", None) is None:
+            self._finder = ProductFinder(self.catalog)
+        return self._finder
+
+    @property
+    def features(self) -> FeatureTable:
+        if getattr(self, "_features", None) is None:
+            self._features = FeatureTable.load(self.settings.features_path)
+        return self._features
+
+    def find_products(self, text: str, limit: int = 3) -> List[Product]:
+        """Products named in free text ("compare the iPhone 15 and the Pixel 8"), in order of mention."""
+        return self.finder.find(text, limit=limit)
+
+    def resolve_product(self, mention: str) -> Optional[Product]:
+        """The product a mention extracted by NLU refers to ("pixel 8", "小米14"), or None."""
+        return self.finder.resolve(mention)
+
+    def resolve_feature(self, phrase: str) -> Optional[Feature]:
+        return self.features.resolve(phrase)
+
+    def find_features(self, text: str) -> List[Feature]:
+        return self.features.find_in_text(text)
+
+    def describe(self, product_id: str, feature_id: str) -> FeatureAnswer:
+        """What the catalog knows about one feature of a product (possibly nothing)."""
+        product = self._known(product_id)
+        feature = self.features.features.get(feature_id)
+        if feature is None:
+            raise QueryError(f"unknown feature {feature_id!r}")
+        return answer(product, feature)
+
+    def compare(self, product_ids: List[str]) -> Comparison:
+        """Two or three products side by side on the specs that matter for their category."""
+        ids = list(dict.fromkeys(product_ids))
+        if not 2 <= len(ids) <= 3:
+            raise QueryError(f"compare needs two or three different products, got {len(ids)}")
+        return compare([self._known(pid) for pid in ids])
+
+    def accessories(self, product_id: str, k: int = 5) -> List[Product]:
+        """In-stock accessories whose compatibility links name the product, best rated first."""
+        self._known(product_id)
+        if getattr(self, "_accessories", None) is None:
+            index: Dict[str, List[Product]] = {}
+            for accessory_id, target in self.catalog.links:
+                index.setdefault(target, []).append(self.catalog.get(accessory_id))
+            self._accessories = index
+        fitting = [p for p in self._accessories.get(product_id, []) if p.in_stock]
+        return sorted(fitting, key=lambda p: (-(p.rating or 0.0), p.price, p.id))[:k]
+
+    def _known(self, product_id: str) -> Product:
+        product = self.catalog.get(product_id)
+        if product is None:
+            raise QueryError(f"unknown product id {product_id!r}")
+        return product
+
+    # -- what we store about a shopper -------------------------------------------
+    def shopper_data(self, user_id: str) -> List[StoredEvent]:
+        """Every event stored about the shopper, oldest first (what "show my data" shows)."""
+        frame = self.store.events_frame(user_id)
+        return [
+            StoredEvent(timestamp=row.timestamp.isoformat(), event_type=row.event_type, product=self.catalog.get(row.item_id),
+                        value=None if row.value is None or row.value != row.value else float(row.value))
+            for row in frame.itertuples(index=False) if row.item_id in self.catalog
+        ]
+
+    def forget(self, user_id: str) -> int:
+        """Erase the shopper: their events in the database and their history in memory.
+
+        Their rows in the trained models stay until the next training but are
+        never used again: the shopper is treated as new from now on.
+        Returns how many events were deleted.
+        """
+        if not user_id:
+            raise QueryError("forgetting needs a shopper id")
+        deleted = self.store.forget_user(user_id)
+        if user_id in self._user_index:
+            self.interactions = self._interactions(self.store, self.catalog)
+            self._user_index = self.interactions.user_index
+        self._model_user_index.pop(user_id, None)
+        self._changed_users.discard(user_id)
+        return deleted
+
     def _reason(self, query: RecommendationQuery, history: sp.csr_matrix, sequence: np.ndarray, ranked: RankedItem) -> Reason:
         """The reason of the model that contributed most; an anchor item is always of the same category."""
         speaker = max(ranked.contributions, key=ranked.contributions.get)
@@ -305,8 +407,9 @@ class Recommender:
     def _validate(self, query: RecommendationQuery) -> None:
         if query.category is not None and query.category not in CATEGORIES:
             raise QueryError(f"unknown category {query.category!r}")
-        if query.brand is not None and query.brand not in self.catalog.aliases.brands:
-            raise QueryError(f"unknown brand {query.brand!r}")
+        for brand in (query.brand, *query.exclude_brands):
+            if brand is not None and brand not in self.catalog.aliases.brands:
+                raise QueryError(f"unknown brand {brand!r}")
         for name in ("min_price", "max_price"):
             value = getattr(query, name)
             if value is not None and (not np.isfinite(value) or value < 0):

@@ -30,6 +30,8 @@ class Settings:
     model_dir: Path
     database_url: str
     seed: int = 0
+    #: Features shoppers ask about and the specs that answer them.
+    features_path: Path = PROJECT_ROOT / "data" / "catalog" / "features.yml"
     #: Models the hybrid blends (names in recsys.models.MODEL_CLASSES).
     models: Tuple[str, ...] = ("popularity", "als", "item_knn", "content", "gru")
 
@@ -45,6 +47,7 @@ class Settings:
             model_dir=_path_from_env("DAOGOU_MODEL_DIR", PROJECT_ROOT / "models" / "recsys"),
             database_url=os.environ.get("DAOGOU_DATABASE_URL", f"sqlite:///{var_dir / 'daogou.db'}"),
             seed=int(os.environ.get("DAOGOU_SEED", "0")),
+            features_path=_path_from_env("DAOGOU_FEATURES", data_dir / "catalog" / "features.yml"),
             **({"models": tuple(m.strip() for m in os.environ["DAOGOU_MODELS"].split(",") if m.strip())}
                if os.environ.get("DAOGOU_MODELS") else {}),
         )

@@ -56,6 +56,11 @@ SMALL_CATALOG: List[Dict] = [
     make_product("laptop-apple-a", "laptop", "apple", 9999),
     make_product("accessory-apple-charger", "accessory", "apple", 149),
 ]
+# Specs and a compatibility link, so product details, comparisons and accessories have something to say.
+SMALL_CATALOG[0]["specs"] = {"ram_gb": 6, "storage_gb": 128, "battery_mah": 5000, "has_nfc": False}
+SMALL_CATALOG[1]["specs"] = {"ram_gb": 8, "storage_gb": 256, "battery_mah": 5100, "has_nfc": True}
+SMALL_CATALOG[3]["specs"] = {"ram_gb": 8, "storage_gb": 256, "battery_mah": 3349, "has_nfc": True}
+SMALL_CATALOG[9]["fits"] = ["phone-apple-a", "phone-apple-b", "laptop-apple-a"]
 
 
 def write_catalog(directory: Path, rows: List[Dict], aliases: Dict = ALIASES) -> tuple[Path, Path]:
