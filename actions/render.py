@@ -56,6 +56,8 @@ def reason_text(language: str, reason: Reason, catalog: Catalog) -> str:
         return t(language, "reason.matches_your_taste")
     if reason.code == "matches_your_taste":
         return t(language, "reason.matches_your_taste")
+    if reason.code == "strong_feature":
+        return t(language, "reason.strong_feature", spec=spec_line(language, str(params["spec"]), params["value"]))
     category = params.get("category")
     if category and params.get("max_price") is not None:
         return t(language, "reason.popular_category_budget", category=category_name(language, str(category)), max_price=money(float(params["max_price"])))

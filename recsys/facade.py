@@ -25,12 +25,14 @@ from recsys.models import MODEL_CLASSES, ArtifactError, RecommenderModel
 from recsys.reasons import Reason
 from recsys.products import ProductFinder
 from recsys.settings import Settings
-from recsys.specs import Comparison, Feature, FeatureAnswer, FeatureTable, answer, compare
+from recsys.specs import Comparison, Feature, FeatureAnswer, FeatureTable, answer, compare, prefer_feature
 from recsys.store import Store, open_store
 
 logger = logging.getLogger(__name__)
 
 MAX_RESULTS = 50
+#: With a preferred feature, candidates are the top ``k * FEATURE_POOL`` for the shopper, re-ordered by it.
+FEATURE_POOL = 4
 #: "Similar to X" blends what X is (content) with what shoppers view beside it (item co-occurrence),
 #: equally: the learned weights answer another question (what a shopper picks next) and give content
 #: no say once histories exist, yet similarity must work for a product nobody has touched.
@@ -55,6 +57,9 @@ class RecommendationQuery:
     exclude_seen: bool = True
     #: Brands the shopper has had enough of ("another brand", "换个牌子").
     exclude_brands: Tuple[str, ...] = ()
+    #: What matters most to the shopper (feature ids of ``features.yml``: "battery", "gaming"):
+    #: among the best candidates for them, the strongest on it come first.
+    prefer: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -262,14 +267,19 @@ class Recommender:
         history = self.history(query.user_id)
         sequence = self.sequence(query.user_id)
         user = None if query.user_id in self._changed_users else self._model_user_index.get(query.user_id)
+        feature = self.features.features.get(query.prefer) if query.prefer else None
+        pool = min(MAX_RESULTS, query.k * FEATURE_POOL) if feature else query.k
         ranked = self.ranker.rank(
-            history, allowed, query.k, user=user, sequence=sequence, exclude_seen=query.exclude_seen,
-            brands=self.catalog.brand_codes, max_per_brand=None if query.brand else max(2, query.k // 3),
+            history, allowed, pool, user=user, sequence=sequence, exclude_seen=query.exclude_seen,
+            brands=self.catalog.brand_codes, max_per_brand=None if query.brand else max(2, pool // 3),
         )
-        return [
+        recommendations = [
             Recommendation(self.catalog.products[r.item], r.score, self._reason(query, history, sequence, r))
             for r in ranked
         ]
+        if feature is not None:
+            recommendations = prefer_feature(recommendations, feature)
+        return recommendations[:query.k]
 
     def similar(self, product_id: str, k: int = 5, same_category: bool = True, max_price: Optional[float] = None,
                 in_stock_only: bool = True) -> List[Recommendation]:
@@ -320,7 +330,8 @@ class Recommender:
         return self.features.resolve(phrase)
 
     def find_features(self, text: str) -> List[Feature]:
-        return self.features.find_in_text(text)
+        """Features named in free text; words that name a category ("camera") are left to the category."""
+        return self.features.find_in_text(text, reserved=self.catalog.aliases._lookup["category"])
 
     def describe(self, product_id: str, feature_id: str) -> FeatureAnswer:
         """What the catalog knows about one feature of a product (possibly nothing)."""
@@ -407,6 +418,8 @@ class Recommender:
     def _validate(self, query: RecommendationQuery) -> None:
         if query.category is not None and query.category not in CATEGORIES:
             raise QueryError(f"unknown category {query.category!r}")
+        if query.prefer is not None and query.prefer not in self.features.features:
+            raise QueryError(f"unknown feature {query.prefer!r}")
         for brand in (query.brand, *query.exclude_brands):
             if brand is not None and brand not in self.catalog.aliases.brands:
                 raise QueryError(f"unknown brand {brand!r}")

@@ -10,11 +10,18 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import yaml
 
 from recsys.catalog import CatalogError, Product
+from recsys.reasons import Reason
+
+if TYPE_CHECKING:  # the facade imports this module
+    from recsys.facade import Recommendation
+
+#: Specs where less is better (a lighter laptop).
+LOWER_IS_BETTER = {"weight_g"}
 
 #: Specs that matter when comparing products of a category, most telling first.
 KEY_SPECS: Mapping[str, Tuple[str, ...]] = {
@@ -95,13 +102,14 @@ class FeatureTable:
         key = self._lookup.get(" ".join(str(phrase).lower().split()))
         return self.features.get(key) if key else None
 
-    def find_in_text(self, text: str) -> List[Feature]:
-        """Features whose aliases occur in free text, longest alias first."""
+    def find_in_text(self, text: str, reserved: Iterable[str] = ()) -> List[Feature]:
+        """Features whose aliases occur in free text, longest alias first, except ``reserved`` phrases."""
         lowered = " ".join(text.lower().split())
+        skip = set(reserved)
         found: List[Feature] = []
         for alias in sorted(self._lookup, key=len, reverse=True):
             feature = self.features[self._lookup[alias]]
-            if feature in found:
+            if feature in found or alias in skip:
                 continue
             if alias.isascii():
                 if re.search(rf"(?<![a-z0-9]){re.escape(alias)}(?![a-z0-9])", lowered):
@@ -122,3 +130,37 @@ def compare(products: Sequence[Product]) -> Comparison:
     keys = KEY_SPECS.get(category, ())
     specs = tuple(k for k in keys if any(p.specs.get(k) not in (None, "") for p in products))
     return Comparison(tuple(products), specs)
+
+
+def feature_strength(products: Sequence[Product], feature: Feature) -> Tuple[Optional[str], List[Optional[float]]]:
+    """The spec that judges the feature here, and each product's strength on it, 0..1 (None: no value).
+
+    The judging spec is the feature's first numeric or yes/no spec that at
+    least two of the products have ("battery" -> ``battery_mah`` for phones,
+    ``battery_hours`` for earbuds); strength is the product's rank on it.
+    """
+    for spec in feature.specs:
+        values = [p.specs.get(spec) for p in products]
+        numeric = {i: float(v) for i, v in enumerate(values) if isinstance(v, (bool, int, float))}
+        if len(numeric) < 2:
+            continue
+        ordered = sorted(set(numeric.values()), reverse=spec not in LOWER_IS_BETTER)
+        steps = max(1, len(ordered) - 1)
+        return spec, [1.0 - ordered.index(numeric[i]) / steps if i in numeric else None for i in range(len(products))]
+    return None, [None] * len(products)
+
+
+def prefer_feature(recommendations: Sequence["Recommendation"], feature: Feature) -> List["Recommendation"]:
+    """Strongest on the feature first, the recommender's order breaking ties; reasons name the feature."""
+    from recsys.facade import Recommendation
+
+    spec, strength = feature_strength([r.product for r in recommendations], feature)
+    order = sorted(range(len(recommendations)), key=lambda i: (-(strength[i] if strength[i] is not None else -1.0), i))
+    result = []
+    for i in order:
+        rec = recommendations[i]
+        if spec is not None and strength[i] is not None and strength[i] >= 0.5 and rec.product.specs[spec] is not False:
+            reason = Reason("strong_feature", {"feature": feature.id, "spec": spec, "value": rec.product.specs[spec]})
+            rec = Recommendation(rec.product, rec.score, reason)
+        result.append(rec)
+    return result

@@ -12,9 +12,9 @@ SHOWN = {"last_recommendations": ["phone-xiaomi-a", "phone-xiaomi-b", "phone-app
 
 
 @pytest.fixture(autouse=True)
-def recommender(small_recommender):
-    set_recommender(small_recommender)
-    yield small_recommender
+def recommender(rich_recommender):
+    set_recommender(rich_recommender)
+    yield rich_recommender
     set_recommender(None)
 
 

@@ -150,3 +150,22 @@ def test_open_request_asks_for_budget_or_use_and_skip_does_not():
     latest.latest_message["intent"] = {"name": "skip", "confidence": 0.99}
     messages, _ = run(latest)
     assert payload(messages)["products"] and "预算" not in (messages[-1].get("text") or "")
+
+
+def test_what_matters_reorders_and_explains(rich_recommender):
+    set_recommender(rich_recommender)  # the catalog with specs
+    messages, _ = run(tracker("a phone with long battery life", [{"entity": "category", "value": "phone"},
+                                                                 {"entity": "feature", "value": "battery"}]))
+    cards = payload(messages)["products"]
+    assert cards[0]["id"] == "phone-xiaomi-b" and cards[0]["reason_code"] == "strong_feature"
+    assert "Battery (mAh): 5100" in cards[0]["reason"]
+    assert "budget or what you'll mainly use" not in (messages[-1].get("text") or "")
+
+
+def test_unexpected_errors_are_polite(monkeypatch, recommender):
+    def fail(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(recommender, "recommend", fail)
+    messages, _ = run(tracker("推荐一款手机"))
+    assert "出了点问题" in messages[-1]["text"]

@@ -311,3 +311,15 @@ def test_mixed_language_message_is_understood(rasa_url):
     assert parsed["intent"]["name"] == "request_recommendation"
     entities = {(e["entity"], e["value"]) for e in parsed["entities"]}
     assert ("category", "headphones") in entities and ("language", "zh") in entities
+
+
+@pytest.mark.parametrize("language, ask, use, category, question", [
+    ("en", "recommend me a laptop", "mainly for gaming", "laptop", "mainly use it for"),
+    ("zh", "推荐一款手机", "主要是拍照", "phone", "主要用途"),
+])
+def test_asks_what_matters_and_uses_the_answer(rasa_url, language, ask, use, category, question):
+    sender = f"e2e-use-{language}"
+    assert question in texts_of(say(rasa_url, sender, ask))
+    products = products_in(say(rasa_url, sender, use))
+    assert all(p["category"] == category for p in products)
+    assert products[0]["reason_code"] == "strong_feature"

@@ -51,39 +51,52 @@ def test_features_resolve_in_both_languages():
     assert [f.id for f in table.find_in_text("is it waterproof? 有NFC吗")] in (["waterproof", "nfc"], ["nfc", "waterproof"])
 
 
-def test_describe_and_compare(small_recommender):
-    answer = small_recommender.describe("phone-xiaomi-b", "nfc")
+def test_describe_and_compare(rich_recommender):
+    answer = rich_recommender.describe("phone-xiaomi-b", "nfc")
     assert answer.known and answer.values == (("has_nfc", True),)
-    assert not small_recommender.describe("phone-apple-b", "battery").known
-    comparison = small_recommender.compare(["phone-xiaomi-a", "phone-apple-a"])
+    assert not rich_recommender.describe("phone-apple-b", "battery").known
+    comparison = rich_recommender.compare(["phone-xiaomi-a", "phone-apple-a"])
     assert comparison.specs[:2] == ("ram_gb", "storage_gb")
     with pytest.raises(QueryError):
-        small_recommender.compare(["phone-xiaomi-a"])
+        rich_recommender.compare(["phone-xiaomi-a"])
     with pytest.raises(QueryError):
-        small_recommender.compare(["phone-xiaomi-a", "phone-nope"])
+        rich_recommender.compare(["phone-xiaomi-a", "phone-nope"])
     with pytest.raises(QueryError):
-        small_recommender.describe("phone-xiaomi-a", "teleportation")
+        rich_recommender.describe("phone-xiaomi-a", "teleportation")
 
 
-def test_accessories_follow_fits_links(small_recommender):
-    assert [p.id for p in small_recommender.accessories("phone-apple-a")] == ["accessory-apple-charger"]
-    assert small_recommender.accessories("phone-xiaomi-a") == []
+def test_accessories_follow_fits_links(rich_recommender):
+    assert [p.id for p in rich_recommender.accessories("phone-apple-a")] == ["accessory-apple-charger"]
+    assert rich_recommender.accessories("phone-xiaomi-a") == []
     with pytest.raises(QueryError):
-        small_recommender.accessories("phone-nope")
+        rich_recommender.accessories("phone-nope")
 
 
-def test_exclude_brands(small_recommender):
-    results = small_recommender.recommend(RecommendationQuery(category="phone", exclude_brands=("xiaomi",)))
+def test_exclude_brands(rich_recommender):
+    results = rich_recommender.recommend(RecommendationQuery(category="phone", exclude_brands=("xiaomi",)))
     assert results and {r.product.brand for r in results} == {"apple"}
     with pytest.raises(QueryError):
-        small_recommender.recommend(RecommendationQuery(category="phone", exclude_brands=("nokia",)))
+        rich_recommender.recommend(RecommendationQuery(category="phone", exclude_brands=("nokia",)))
 
 
-def test_forget_erases_database_rows_and_history(small_recommender):
-    assert small_recommender.shopper_data("apple-fan-1")
-    deleted = small_recommender.forget("apple-fan-1")
+def test_forget_erases_database_rows_and_history(rich_recommender):
+    assert rich_recommender.shopper_data("apple-fan-1")
+    deleted = rich_recommender.forget("apple-fan-1")
     assert deleted > 0
-    assert small_recommender.shopper_data("apple-fan-1") == []
-    assert small_recommender.history("apple-fan-1").nnz == 0
-    assert small_recommender.store.events_frame("apple-fan-1").empty
-    assert small_recommender.forget("apple-fan-1") == 0
+    assert rich_recommender.shopper_data("apple-fan-1") == []
+    assert rich_recommender.history("apple-fan-1").nnz == 0
+    assert rich_recommender.store.events_frame("apple-fan-1").empty
+    assert rich_recommender.forget("apple-fan-1") == 0
+
+
+def test_prefer_a_feature(rich_recommender):
+    results = rich_recommender.recommend(RecommendationQuery(category="phone", prefer="battery", k=3))
+    assert results[0].product.id == "phone-xiaomi-b"
+    assert results[0].reason.code == "strong_feature" and results[0].reason.params["spec"] == "battery_mah"
+    with pytest.raises(QueryError):
+        rich_recommender.recommend(RecommendationQuery(category="phone", prefer="teleportation"))
+
+
+def test_category_words_are_not_features(rich_recommender):
+    assert rich_recommender.find_features("recommend me a camera") == []
+    assert [f.id for f in rich_recommender.find_features("phone with great photos and 续航")] in (["camera", "battery"], ["battery", "camera"])
