@@ -169,3 +169,51 @@ def _near(text: str, amount: _Amount, pattern: "re.Pattern[str]", window: int = 
     before = text[max(0, amount.start - window):amount.start]
     after = text[amount.end:amount.end + 6]
     return bool(pattern.search(before) or pattern.match(after.lstrip()) or pattern.search(after[:4]))
+
+
+# -- what shoppers say about products and earlier answers -------------------------
+
+_NEGATIVE = re.compile(
+    r"(don'?t like|do not like|not a fan|hate|ugly|bad|terrible|awful|disappointing|disappointed|not interested|"
+    r"not what i wanted|too expensive|boring|不喜欢|讨厌|丑|不好|差|失望|不感兴趣|不是我想要|太贵|不考虑|不行|一般般)",
+    re.IGNORECASE,
+)
+_STARS = re.compile(r"([1-5])\s*(?:stars?|/\s*5|out of 5|分|星|颗星)|([一二三四五])\s*(?:分|星|颗星)", re.IGNORECASE)
+_CHEAPER = re.compile(r"(cheaper|less expensive|lower price|too expensive|便宜|太贵|实惠)", re.IGNORECASE)
+_PRICIER = re.compile(r"(more expensive|pricier|premium|high[- ]end|better ones|higher budget|贵一点|贵点|高端|更好的)", re.IGNORECASE)
+_OTHER_BRAND = re.compile(r"(another brand|different brand|other brands?|not this brand|换个牌子|换个品牌|换一个牌子|别的牌子|其他牌子|其他品牌|别的品牌)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Feedback:
+    """How the shopper feels: a star rating if they gave one, else positive or negative."""
+
+    positive: bool
+    stars: Optional[int] = None
+
+
+def parse_feedback(text: str) -> Feedback:
+    match = _STARS.search(text or "")
+    if match:
+        stars = int(match.group(1)) if match.group(1) else parse_chinese_number(match.group(2))
+        return Feedback(positive=stars >= 4, stars=stars)
+    return Feedback(positive=not _NEGATIVE.search(text or ""))
+
+
+@dataclass(frozen=True)
+class Refinement:
+    """A correction of the last recommendation: "cheaper", "more premium", "another brand"."""
+
+    cheaper: bool = False
+    pricier: bool = False
+    other_brand: bool = False
+
+    @property
+    def any(self) -> bool:
+        return self.cheaper or self.pricier or self.other_brand
+
+
+def parse_refinement(text: str) -> Refinement:
+    text = text or ""
+    return Refinement(cheaper=bool(_CHEAPER.search(text)), pricier=bool(_PRICIER.search(text)) and not _CHEAPER.search(text),
+                      other_brand=bool(_OTHER_BRAND.search(text)))

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import logging
-from typing import Any, Dict, List, Text
+from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
@@ -11,6 +11,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from recsys import RecommendationQuery
 from recsys.facade import QueryError
 
+from actions.base import shopper_language
 from actions.messages import t
 from actions.render import category_list, category_name, money, render_recommendations
 from actions.services import get_recommender
@@ -26,6 +27,14 @@ class ActionRecommendProducts(Action):
         return "action_recommend_products"
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: Dict[Text, Any]) -> List[Dict[Text, Any]]:
+        try:
+            return self._run(dispatcher, tracker)
+        except Exception:  # never a 500 to Rasa: the shopper hears a polite message instead
+            logger.exception("action_recommend_products failed")
+            dispatcher.utter_message(text=t(shopper_language(tracker), "error.unexpected"))
+            return []
+
+    def _run(self, dispatcher: CollectingDispatcher, tracker: Tracker) -> List[Dict[Text, Any]]:
         try:
             recommender = get_recommender()
         except Exception:  # the action server must answer even when the recommender cannot load
@@ -58,6 +67,8 @@ class ActionRecommendProducts(Action):
             min_price=budget.min_price if budget else None,
             max_price=budget.max_price if budget else None,
             k=RESULTS_PER_ANSWER,
+            exclude_brands=request.exclude_brands,
+            prefer=self._preferred_feature(tracker, recommender),
         )
         events += [
             SlotSet("category", query.category),
@@ -80,7 +91,20 @@ class ActionRecommendProducts(Action):
         )
         dispatcher.utter_message(text=text)
         dispatcher.utter_message(json_message=payload)
+        if request.open_ended and query.prefer is None:
+            # A good salesperson asks what matters once there is something to look at.
+            dispatcher.utter_message(text=t(language, "recommend.follow_up"))
         return events + [SlotSet("last_recommendations", [r.product.id for r in recommendations])]
+
+    @staticmethod
+    def _preferred_feature(tracker: Tracker, recommender) -> Optional[str]:
+        """What the shopper says matters ("long battery", "适合打游戏"): NLU's feature entity, else the text."""
+        for value in tracker.get_latest_entity_values("feature"):
+            feature = recommender.resolve_feature(str(value))
+            if feature is not None:
+                return feature.id
+        found = recommender.find_features((tracker.latest_message or {}).get("text") or "")
+        return found[0].id if found else None
 
     @staticmethod
     def _explain_empty(language: str, catalog, query: RecommendationQuery) -> str:

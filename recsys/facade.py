@@ -23,12 +23,16 @@ from recsys.features import item_feature_matrix
 from recsys.hybrid import HybridRanker, RankedItem
 from recsys.models import MODEL_CLASSES, ArtifactError, RecommenderModel
 from recsys.reasons import Reason
+from recsys.products import ProductFinder
 from recsys.settings import Settings
+from recsys.specs import Comparison, Feature, FeatureAnswer, FeatureTable, answer, compare, prefer_feature
 from recsys.store import Store, open_store
 
 logger = logging.getLogger(__name__)
 
 MAX_RESULTS = 50
+#: With a preferred feature, candidates are the top ``k * FEATURE_POOL`` for the shopper, re-ordered by it.
+FEATURE_POOL = 4
 #: "Similar to X" blends what X is (content) with what shoppers view beside it (item co-occurrence),
 #: equally: the learned weights answer another question (what a shopper picks next) and give content
 #: no say once histories exist, yet similarity must work for a product nobody has touched.
@@ -51,6 +55,11 @@ class RecommendationQuery:
     k: int = 5
     in_stock_only: bool = True
     exclude_seen: bool = True
+    #: Brands the shopper has had enough of ("another brand", "换个牌子").
+    exclude_brands: Tuple[str, ...] = ()
+    #: What matters most to the shopper (feature ids of ``features.yml``: "battery", "gaming"):
+    #: among the best candidates for them, the strongest on it come first.
+    prefer: Optional[str] = None
 
 
 @dataclass(frozen=True)
@@ -58,6 +67,16 @@ class Recommendation:
     product: Product
     score: float
     reason: Reason
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One thing stored about a shopper, as they may see it."""
+
+    timestamp: str
+    event_type: str
+    product: Product
+    value: Optional[float]
 
 
 class Recommender:
@@ -229,15 +248,24 @@ class Recommender:
             category=query.category, brand=query.brand, min_price=query.min_price,
             max_price=query.max_price, in_stock_only=query.in_stock_only,
         )
+        for brand in query.exclude_brands:
+            allowed &= self.catalog.brands != brand
         history = self.history(query.user_id)
         sequence = self.sequence(query.user_id)
         user = None if query.user_id in self._changed_users else self._model_user_index.get(query.user_id)
+        feature = self.features.features.get(query.prefer) if query.prefer else None
+        pool = min(MAX_RESULTS, query.k * FEATURE_POOL) if feature else query.k
         ranked = self.ranker.rank(
-            history, allowed, query.k, user=user, sequence=sequence, exclude_seen=query.exclude_seen,
-            brands=self.catalog.brand_codes, max_per_brand=None if query.brand else max(2, query.k // 3),
+            history, allowed, pool, user=user, sequence=sequence, exclude_seen=query.exclude_seen,
+            brands=self.catalog.brand_codes, max_per_brand=None if query.brand else max(2, pool // 3),
         )
         explainer = _HistoryByCategory(history, sequence, self.catalog.category_codes)
-        return [Recommendation(self.catalog.products[r.item], r.score, self._reason(query, explainer, r)) for r in ranked]
+        recommendations = [
+            Recommendation(self.catalog.products[r.item], r.score, self._reason(query, explainer, r)) for r in ranked
+        ]
+        if feature is not None:
+            recommendations = prefer_feature(recommendations, feature)
+        return recommendations[:query.k]
 
     def similar(self, product_id: str, k: int = 5, same_category: bool = True, max_price: Optional[float] = None,
                 in_stock_only: bool = True) -> List[Recommendation]:
@@ -262,6 +290,93 @@ class Recommender:
         ranked = HybridRanker(self.models, weights).rank(history, allowed, k, sequence=np.array([index]), exclude_seen=True)
         return [Recommendation(self.catalog.products[r.item], r.score, Reason("similar_to", {"item": product_id}))
                 for r in ranked]
+
+    # -- products by name, details, comparisons, accessories ---------------------
+    @property
+    def finder(self) -> ProductFinder:
+        if getattr(self, "_finder", None) is None:
+            self._finder = ProductFinder(self.catalog)
+        return self._finder
+
+    @property
+    def features(self) -> FeatureTable:
+        if getattr(self, "_features", None) is None:
+            self._features = FeatureTable.load(self.settings.features_path)
+        return self._features
+
+    def find_products(self, text: str, limit: int = 3) -> List[Product]:
+        """Products named in free text ("compare the iPhone 15 and the Pixel 8"), in order of mention."""
+        return self.finder.find(text, limit=limit)
+
+    def resolve_product(self, mention: str) -> Optional[Product]:
+        """The product a mention extracted by NLU refers to ("pixel 8", "小米14"), or None."""
+        return self.finder.resolve(mention)
+
+    def resolve_feature(self, phrase: str) -> Optional[Feature]:
+        return self.features.resolve(phrase)
+
+    def find_features(self, text: str) -> List[Feature]:
+        """Features named in free text; words that name a category ("camera") are left to the category."""
+        return self.features.find_in_text(text, reserved=self.catalog.aliases._lookup["category"])
+
+    def describe(self, product_id: str, feature_id: str) -> FeatureAnswer:
+        """What the catalog knows about one feature of a product (possibly nothing)."""
+        product = self._known(product_id)
+        feature = self.features.features.get(feature_id)
+        if feature is None:
+            raise QueryError(f"unknown feature {feature_id!r}")
+        return answer(product, feature)
+
+    def compare(self, product_ids: List[str]) -> Comparison:
+        """Two or three products side by side on the specs that matter for their category."""
+        ids = list(dict.fromkeys(product_ids))
+        if not 2 <= len(ids) <= 3:
+            raise QueryError(f"compare needs two or three different products, got {len(ids)}")
+        return compare([self._known(pid) for pid in ids])
+
+    def accessories(self, product_id: str, k: int = 5) -> List[Product]:
+        """In-stock accessories whose compatibility links name the product, best rated first."""
+        self._known(product_id)
+        if getattr(self, "_accessories", None) is None:
+            index: Dict[str, List[Product]] = {}
+            for accessory_id, target in self.catalog.links:
+                index.setdefault(target, []).append(self.catalog.get(accessory_id))
+            self._accessories = index
+        fitting = [p for p in self._accessories.get(product_id, []) if p.in_stock]
+        return sorted(fitting, key=lambda p: (-(p.rating or 0.0), p.price, p.id))[:k]
+
+    def _known(self, product_id: str) -> Product:
+        product = self.catalog.get(product_id)
+        if product is None:
+            raise QueryError(f"unknown product id {product_id!r}")
+        return product
+
+    # -- what we store about a shopper -------------------------------------------
+    def shopper_data(self, user_id: str) -> List[StoredEvent]:
+        """Every event stored about the shopper, oldest first (what "show my data" shows)."""
+        frame = self.store.events_frame(user_id)
+        return [
+            StoredEvent(timestamp=row.timestamp.isoformat(), event_type=row.event_type, product=self.catalog.get(row.item_id),
+                        value=None if row.value is None or row.value != row.value else float(row.value))
+            for row in frame.itertuples(index=False) if row.item_id in self.catalog
+        ]
+
+    def forget(self, user_id: str) -> int:
+        """Erase the shopper: their events in the database and their history in memory.
+
+        Their rows in the trained models stay until the next training but are
+        never used again: the shopper is treated as new from now on.
+        Returns how many events were deleted.
+        """
+        if not user_id:
+            raise QueryError("forgetting needs a shopper id")
+        deleted = self.store.forget_user(user_id)
+        if user_id in self._user_index:
+            self.interactions = self._interactions(self.store, self.catalog)
+            self._user_index = self.interactions.user_index
+        self._model_user_index.pop(user_id, None)
+        self._changed_users.discard(user_id)
+        return deleted
 
     def _reason(self, query: RecommendationQuery, shopper: "_HistoryByCategory", ranked: RankedItem) -> Reason:
         """The reason of the model that contributed most; an anchor item is always of the same category."""
@@ -288,8 +403,11 @@ class Recommender:
     def _validate(self, query: RecommendationQuery) -> None:
         if query.category is not None and query.category not in CATEGORIES:
             raise QueryError(f"unknown category {query.category!r}")
-        if query.brand is not None and query.brand not in self.catalog.aliases.brands:
-            raise QueryError(f"unknown brand {query.brand!r}")
+        if query.prefer is not None and query.prefer not in self.features.features:
+            raise QueryError(f"unknown feature {query.prefer!r}")
+        for brand in (query.brand, *query.exclude_brands):
+            if brand is not None and brand not in self.catalog.aliases.brands:
+                raise QueryError(f"unknown brand {brand!r}")
         for name in ("min_price", "max_price"):
             value = getattr(query, name)
             if value is not None and (not np.isfinite(value) or value < 0):

@@ -30,6 +30,8 @@ class Settings:
     model_dir: Path
     database_url: str
     seed: int = 0
+    #: Features shoppers ask about and the specs that answer them.
+    features_path: Path = PROJECT_ROOT / "data" / "catalog" / "features.yml"
     #: Models the hybrid blends (names in recsys.models.MODEL_CLASSES).
     models: Tuple[str, ...] = ("popularity", "als", "item_knn", "content", "gru")
     #: Shoppers whose last product is hidden to learn the blend weights (more: steadier, slower).
@@ -48,6 +50,7 @@ class Settings:
             database_url=os.environ.get("DAOGOU_DATABASE_URL", f"sqlite:///{var_dir / 'daogou.db'}"),
             seed=int(os.environ.get("DAOGOU_SEED", "0")),
             validation_shoppers=int(os.environ.get("DAOGOU_VALIDATION_SHOPPERS", "2000")),
+            features_path=_path_from_env("DAOGOU_FEATURES", data_dir / "catalog" / "features.yml"),
             **({"models": tuple(m.strip() for m in os.environ["DAOGOU_MODELS"].split(",") if m.strip())}
                if os.environ.get("DAOGOU_MODELS") else {}),
         )

@@ -57,6 +57,14 @@ SMALL_CATALOG: List[Dict] = [
     make_product("accessory-apple-charger", "accessory", "apple", 149),
 ]
 
+#: The small catalog with specs and a compatibility link, so product details, comparisons and
+#: accessories have something to say (a separate catalog: specs change the content model's reasons).
+RICH_CATALOG: List[Dict] = [dict(r) for r in SMALL_CATALOG]
+RICH_CATALOG[0]["specs"] = {"ram_gb": 6, "storage_gb": 128, "battery_mah": 5000, "has_nfc": False}
+RICH_CATALOG[1]["specs"] = {"ram_gb": 8, "storage_gb": 256, "battery_mah": 5100, "has_nfc": True}
+RICH_CATALOG[3]["specs"] = {"ram_gb": 8, "storage_gb": 256, "battery_mah": 3349, "has_nfc": True}
+RICH_CATALOG[9]["fits"] = ["phone-apple-a", "phone-apple-b", "laptop-apple-a"]
+
 
 def write_catalog(directory: Path, rows: List[Dict], aliases: Dict = ALIASES) -> tuple[Path, Path]:
     directory.mkdir(parents=True, exist_ok=True)
@@ -88,9 +96,9 @@ def small_events() -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["timestamp", "user_id", "session_id", "event_type", "item_id", "value"])
 
 
-def settings_in(directory: Path) -> Settings:
-    """Settings for the small catalog and event log, written into ``directory``."""
-    products, aliases = write_catalog(directory / "catalog", SMALL_CATALOG)
+def settings_in(directory: Path, rows: List[Dict] = SMALL_CATALOG) -> Settings:
+    """Settings for the small catalog (or ``rows``) and event log, written into ``directory``."""
+    products, aliases = write_catalog(directory / "catalog", rows)
     events_path = directory / "events.csv"
     small_events().to_csv(events_path, index=False)
     return Settings(catalog_path=products, aliases_path=aliases, events_path=events_path, model_dir=directory / "models",
@@ -121,3 +129,20 @@ def small_recommender(small_settings: Settings, trained_small_directory: Path) -
     shutil.copytree(trained_small_directory / "models", small_settings.model_dir)
     shutil.copyfile(trained_small_directory / "daogou.db", small_settings.model_dir.parent / "daogou.db")
     return Recommender.from_settings(small_settings, train_if_missing=False)
+
+
+@pytest.fixture(scope="session")
+def trained_rich_directory(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The small recommender over the catalog with specs and links, trained once per session."""
+    directory = tmp_path_factory.mktemp("rich-trained")
+    Recommender.train(settings_in(directory, RICH_CATALOG), show_progress=False)
+    return directory
+
+
+@pytest.fixture
+def rich_recommender(tmp_path: Path, trained_rich_directory: Path) -> Recommender:
+    """A private copy of the trained recommender over the catalog with specs and links."""
+    settings = settings_in(tmp_path / "rich", RICH_CATALOG)
+    shutil.copytree(trained_rich_directory / "models", settings.model_dir)
+    shutil.copyfile(trained_rich_directory / "daogou.db", settings.model_dir.parent / "daogou.db")
+    return Recommender.from_settings(settings, train_if_missing=False)

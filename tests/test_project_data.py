@@ -25,7 +25,7 @@ def test_generated_nlu_lookups_are_up_to_date(tmp_path):
         [sys.executable, "scripts/generate_nlu_lookups.py", "--nlu-dir", str(tmp_path)],
         cwd=PROJECT_ROOT, check=True, capture_output=True,
     )
-    for name in ("lookups.yml", "jieba/aliases.txt"):
+    for name in ("lookups.yml", "products.yml", "jieba/aliases.txt"):
         assert (tmp_path / name).read_text(encoding="utf-8") == (PROJECT_ROOT / "data/nlu" / name).read_text(encoding="utf-8"), (
             f"data/nlu/{name} is stale: run `make lookups`"
         )
@@ -43,3 +43,12 @@ def test_every_response_has_a_chinese_variation():
         conditions = [v.get("condition") for v in variations]
         assert [{"type": "slot", "name": "language", "value": "zh"}] in conditions, name
         assert None in conditions, f"{name} has no default (English) variation"
+
+
+def test_action_server_registers_exactly_the_domain_actions():
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text(encoding="utf-8"))
+    assert set(executor.actions) == set(domain["actions"])

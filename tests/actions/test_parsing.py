@@ -96,3 +96,49 @@ def test_any_arabic_budget_under(n):
 def test_never_crashes_on_arbitrary_text(text):
     result = parse_budget(text)
     assert result is None or isinstance(result, PriceRange)
+
+
+# -- positions, feedback and corrections ---------------------------------------------
+
+from actions.parsing import parse_feedback, parse_refinement  # noqa: E402
+from actions.references import ordinals  # noqa: E402
+
+
+@pytest.mark.parametrize(
+    "text, available, expected",
+    [
+        ("tell me more about the second one", 5, [1]),
+        ("compare the first and the third", 5, [0, 2]),
+        ("compare the first two", 5, [0, 1]),
+        ("number 3 please", 5, [2]),
+        ("the last one", 4, [3]),
+        ("第二个多少钱", 5, [1]),
+        ("第一款和第三款哪个更好", 5, [0, 2]),
+        ("前两个对比一下", 5, [0, 1]),
+        ("最后一个", 3, [2]),
+        ("the fifth one", 3, []),
+        ("recommend me a phone", 5, []),
+    ],
+)
+def test_ordinals(text, available, expected):
+    assert ordinals(text, available) == expected
+
+
+@pytest.mark.parametrize(
+    "text, positive, stars",
+    [("I love it", True, None), ("I don't like the first one", False, None), ("给它打4分", True, 4),
+     ("2 stars for the Xiaomi 14", False, 2), ("第三个太丑了", False, None), ("这个挺好的", True, None), ("五星", True, 5)],
+)
+def test_feedback(text, positive, stars):
+    feedback = parse_feedback(text)
+    assert (feedback.positive, feedback.stars) == (positive, stars)
+
+
+@pytest.mark.parametrize(
+    "text, cheaper, pricier, other_brand",
+    [("something cheaper", True, False, False), ("太贵了，便宜一点", True, False, False), ("来点高端的", False, True, False),
+     ("换个牌子", False, False, True), ("another brand please", False, False, True), ("recommend a phone", False, False, False)],
+)
+def test_refinements(text, cheaper, pricier, other_brand):
+    refinement = parse_refinement(text)
+    assert (refinement.cheaper, refinement.pricier, refinement.other_brand) == (cheaper, pricier, other_brand)

@@ -113,3 +113,59 @@ def test_recommender_failure_is_a_polite_message(monkeypatch):
     monkeypatch.setattr(module, "get_recommender", broken)
     messages, _ = run(tracker("推荐手机"))
     assert messages[0]["text"] == "抱歉，推荐服务暂时不可用，请稍后再试。" or "unavailable" in messages[0]["text"]
+
+
+# -- corrections and questions -----------------------------------------------------------
+
+SHOWN_XIAOMI = {"category": "phone", "last_recommendations": ["phone-xiaomi-b", "phone-xiaomi-c"]}
+
+
+def test_cheaper_goes_below_the_cheapest_shown():
+    messages, slots = run(tracker("something cheaper", slots=SHOWN_XIAOMI))
+    assert all(p["price"] < 2499 and p["category"] == "phone" for p in payload(messages)["products"])
+    assert slots["max_price"] < 2499
+
+
+def test_another_brand_excludes_the_brands_shown():
+    messages, _ = run(tracker("换个牌子", slots=SHOWN_XIAOMI))
+    assert {p["brand"] for p in payload(messages)["products"]} == {"apple"}
+
+
+def test_a_new_category_starts_afresh():
+    messages, slots = run(tracker("actually make it a laptop", [{"entity": "category", "value": "laptop"}],
+                                  slots={**SHOWN_XIAOMI, "brand": "xiaomi", "max_price": 3000.0}))
+    assert all(p["category"] == "laptop" for p in payload(messages)["products"])
+    assert slots["brand"] is None and slots["max_price"] is None
+
+
+def test_budget_and_brand_carry_over_within_a_category():
+    messages, _ = run(tracker("more options", slots={"category": "phone", "brand": "xiaomi", "max_price": 3000.0}))
+    assert all(p["brand"] == "xiaomi" and p["price"] <= 3000 for p in payload(messages)["products"])
+
+
+def test_open_request_asks_for_budget_or_use_and_skip_does_not():
+    messages, _ = run(tracker("recommend me a phone"))
+    assert "budget or what you'll mainly use it for" in messages[-1]["text"]
+    latest = tracker("随便", slots={"category": "phone"})
+    latest.latest_message["intent"] = {"name": "skip", "confidence": 0.99}
+    messages, _ = run(latest)
+    assert payload(messages)["products"] and "预算" not in (messages[-1].get("text") or "")
+
+
+def test_what_matters_reorders_and_explains(rich_recommender):
+    set_recommender(rich_recommender)  # the catalog with specs
+    messages, _ = run(tracker("a phone with long battery life", [{"entity": "category", "value": "phone"},
+                                                                 {"entity": "feature", "value": "battery"}]))
+    cards = payload(messages)["products"]
+    assert cards[0]["id"] == "phone-xiaomi-b" and cards[0]["reason_code"] == "strong_feature"
+    assert "Battery (mAh): 5100" in cards[0]["reason"]
+    assert "budget or what you'll mainly use" not in (messages[-1].get("text") or "")
+
+
+def test_unexpected_errors_are_polite(monkeypatch, recommender):
+    def fail(*args, **kwargs):
+        raise RuntimeError("boom")
+
+    monkeypatch.setattr(recommender, "recommend", fail)
+    messages, _ = run(tracker("推荐一款手机"))
+    assert "出了点问题" in messages[-1]["text"]

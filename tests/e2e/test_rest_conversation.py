@@ -162,3 +162,164 @@ def test_every_category_in_both_languages(rasa_url, catalog, category, language)
     message = CATEGORY_REQUESTS[category][language]
     products = products_in(say(rasa_url, f"e2e-cat-{category}-{language}", message))
     assert products and all(p["category"] == category and p["id"] in catalog for p in products), message
+
+
+# -- conversations: one per main path, in each language ------------------------------
+
+def texts_of(replies: List[dict]) -> str:
+    return "\n".join(r.get("text", "") for r in replies)
+
+
+def custom_of(replies: List[dict], kind: str) -> dict:
+    found = [r["custom"] for r in replies if isinstance(r.get("custom"), dict) and r["custom"].get("type") == kind]
+    assert len(found) == 1, json.dumps(replies, ensure_ascii=False)
+    return found[0]
+
+
+SHOPPING_PATHS = {
+    "en": {
+        "ask": "recommend me a phone under 3000", "cheaper": "something cheaper", "other_brand": "another brand please",
+        "info": "tell me more about the second one", "compare": "compare the first two", "cart": "add the first one to my cart",
+        "show": "what do you know about me", "forget": "forget me", "switch": "actually make it a laptop",
+        "markers": {"info": "Key specs", "cart": "to your cart", "show": "stored about you", "forget": "deleted", "compare": "side by side"},
+    },
+    "zh": {
+        "ask": "推荐一款3000元以内的手机", "cheaper": "有没有更便宜的", "other_brand": "换个牌子",
+        "info": "第二个详细介绍一下", "compare": "前两个对比一下", "cart": "把第一个加入购物车",
+        "show": "看看我的数据", "forget": "删除我的数据", "switch": "还是换成笔记本吧",
+        "markers": {"info": "主要参数", "cart": "加入购物车", "show": "存储的关于你的数据", "forget": "删除了", "compare": "对比"},
+    },
+}
+
+
+@pytest.mark.parametrize("language", ["en", "zh"])
+def test_shopping_conversation(rasa_url, catalog, language):
+    """Ask, narrow down (cheaper, another brand), switch category, learn, compare, buy, see and erase my data."""
+    path, sender = SHOPPING_PATHS[language], f"e2e-path-{language}"
+    markers = path["markers"]
+    first = products_in(say(rasa_url, sender, path["ask"]))
+    assert all(p["category"] == "phone" and p["price"] <= 3000 for p in first)
+
+    cheaper = products_in(say(rasa_url, sender, path["cheaper"]))
+    assert cheaper and max(p["price"] for p in cheaper) < min(p["price"] for p in first)
+
+    others = products_in(say(rasa_url, sender, path["other_brand"]))
+    assert others and not {p["brand"] for p in others} & {p["brand"] for p in cheaper}
+    assert all(p["category"] == "phone" for p in others)
+
+    replies = say(rasa_url, sender, path["info"])
+    assert markers["info"] in texts_of(replies) and others[1]["name"] in texts_of(replies)
+
+    comparison = custom_of(say(rasa_url, sender, path["compare"]), "comparison")
+    assert [p["id"] for p in comparison["products"]] == [p["id"] for p in others[:2]]
+
+    replies = say(rasa_url, sender, path["cart"])
+    assert markers["cart"] in texts_of(replies) and others[0]["name"] in texts_of(replies)
+
+    replies = say(rasa_url, sender, path["show"])
+    assert markers["show"] in texts_of(replies)
+    assert {e["event_type"] for e in custom_of(replies, "shopper_data")["events"]} >= {"cart", "view"}
+
+    laptops = products_in(say(rasa_url, sender, path["switch"]))
+    assert laptops and all(p["category"] == "laptop" for p in laptops)
+
+    assert markers["forget"] in texts_of(say(rasa_url, sender, path["forget"]))
+    assert "shopper_data" not in json.dumps(say(rasa_url, sender, path["show"]))
+
+
+@pytest.mark.parametrize(
+    "message, product_name, expected",
+    [
+        ("does the Pixel 8 have wireless charging?", "Google Pixel 8", "wireless charging"),
+        ("iPhone 15 多少钱", "苹果 iPhone 15", "¥"),
+        ("how long is the battery life of the Huawei Watch GT 4", "Huawei Watch GT 4", "Battery life (hours): 336"),
+        ("小米14有NFC吗", "小米 14", "NFC"),
+    ],
+)
+def test_product_questions(rasa_url, message, product_name, expected):
+    text = texts_of(say(rasa_url, "e2e-info", message))
+    assert product_name in text and expected in text
+
+
+@pytest.mark.parametrize("message", ["compare the iPhone 15 and the Galaxy S23", "小米14和iPhone 15哪个好"])
+def test_compare_named_products(rasa_url, message):
+    comparison = custom_of(say(rasa_url, "e2e-compare", message), "comparison")
+    assert len(comparison["products"]) == 2 and comparison["rows"]
+
+
+@pytest.mark.parametrize(
+    "message, category, marker",
+    [
+        ("what accessories fit the iPhone 15?", "accessory", "fit the Apple iPhone 15"),
+        ("iPhone 15有什么配件", "accessory", "适配苹果 iPhone 15"),
+        ("anything similar to the Sony WH-1000XM5?", "headphones", "Similar to"),
+        ("有没有和小米14差不多的", "phone", "相似"),
+    ],
+)
+def test_similar_and_accessories(rasa_url, message, category, marker):
+    replies = say(rasa_url, "e2e-similar", message)
+    assert marker in texts_of(replies)
+    assert all(p["category"] == category for p in products_in(replies))
+
+
+@pytest.mark.parametrize(
+    "message, expected",
+    [
+        ("how long does shipping take", "ship"),
+        ("可以退货吗", "退货"),
+        ("how long is the warranty", "warranty"),
+        ("支持支付宝吗", "支付宝"),
+        ("what's the weather like tomorrow", "can't help"),
+        ("推荐一台洗衣机", "抱歉"),
+        ("what can you do", "compare"),
+        ("你能做什么", "对比"),
+    ],
+)
+def test_faq_out_of_scope_and_help(rasa_url, message, expected):
+    assert expected in texts_of(say(rasa_url, "e2e-faq", message))
+
+
+@pytest.mark.parametrize("language, ask, recall", [("en", "recommend me a tablet", "what did you recommend yesterday?"),
+                                                   ("zh", "推荐一款平板", "你昨天推荐了什么")])
+def test_remembers_recommendations_across_sessions(rasa_url, language, ask, recall):
+    sender = f"e2e-memory-{language}"
+    shown = products_in(say(rasa_url, sender, ask))
+    say(rasa_url, sender, "/session_start")
+    replies = say(rasa_url, sender, recall)
+    assert [p["id"] for p in products_in(replies)] == [p["id"] for p in shown]
+
+
+CONTRACT_INTENTS = [
+    ("hello there", "greet"), ("再见", "goodbye"), ("thanks a lot", "thank"), ("好的", "affirm"), ("no thanks", "deny"),
+    ("推荐一款3000元以内的手机", "request_recommendation"), ("how much is the iPhone 15", "ask_product_info"),
+    ("iPhone 15和小米14哪个好", "compare_products"), ("anything similar to the Pixel 8?", "find_similar"),
+    ("把第一个加入购物车", "add_to_cart"), ("I don't like the first one", "give_feedback"),
+    ("what data do you have on me", "privacy_show_data"), ("删除我的数据", "privacy_forget_me"),
+    ("how long does shipping take", "faq"), ("are you a bot?", "bot_challenge"), ("what can you do", "help"),
+    ("what's the weather like today", "out_of_scope"),
+]
+
+
+@pytest.mark.parametrize("text, intent", CONTRACT_INTENTS)
+def test_contract_intents(rasa_url, text, intent):
+    parsed = requests.post(f"{rasa_url}/model/parse", json={"text": text}, timeout=30).json()
+    assert parsed["intent"]["name"] == intent, parsed["intent"]
+
+
+def test_mixed_language_message_is_understood(rasa_url):
+    parsed = requests.post(f"{rasa_url}/model/parse", json={"text": "想要一个 noise cancelling 耳机"}, timeout=30).json()
+    assert parsed["intent"]["name"] == "request_recommendation"
+    entities = {(e["entity"], e["value"]) for e in parsed["entities"]}
+    assert ("category", "headphones") in entities and ("language", "zh") in entities
+
+
+@pytest.mark.parametrize("language, ask, use, category, question", [
+    ("en", "recommend me a laptop", "mainly for gaming", "laptop", "mainly use it for"),
+    ("zh", "推荐一款手机", "主要是拍照", "phone", "主要用途"),
+])
+def test_asks_what_matters_and_uses_the_answer(rasa_url, language, ask, use, category, question):
+    sender = f"e2e-use-{language}"
+    assert question in texts_of(say(rasa_url, sender, ask))
+    products = products_in(say(rasa_url, sender, use))
+    assert all(p["category"] == category for p in products)
+    assert products[0]["reason_code"] == "strong_feature"

@@ -1,0 +1,30 @@
+"""``action_add_to_cart``: records a ``cart`` event, which shapes the shopper's next recommendations."""
+from __future__ import annotations
+
+from typing import Text
+
+from rasa_sdk.events import SlotSet
+
+from actions.base import ShopAction, Turn
+from actions.references import referenced_products
+from actions.render import money
+
+
+class ActionAddToCart(ShopAction):
+    def name(self) -> Text:
+        return "action_add_to_cart"
+
+    def respond(self, turn: Turn) -> None:
+        products = referenced_products(turn.tracker, turn.recommender, limit=1)
+        if not products:
+            unknown = turn.entity("product")
+            turn.say("error.unknown_product", what=unknown) if unknown else turn.say("ask.which_product")
+            return
+        product = products[0]
+        name = product.display_name(turn.language)
+        if not product.in_stock:
+            turn.say("cart.out_of_stock", name=name)
+            return
+        turn.recommender.record_event(turn.user_id, product.id, "cart")
+        turn.say("cart.added", name=name, price=money(product.price))
+        turn.events.append(SlotSet("last_product", product.id))

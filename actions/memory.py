@@ -1,0 +1,29 @@
+"""``action_recall_recommendations``: "what did you recommend yesterday?" / "你昨天推荐了什么".
+
+The memory is the ``last_recommendations`` slot, kept in Rasa's tracker store:
+``carry_over_slots_to_new_session`` carries it into the shopper's next
+session, so it answers across sessions for as long as the tracker store keeps
+the conversation (in memory on one machine; a SQL tracker store in production).
+"""
+from __future__ import annotations
+
+from typing import Text
+
+from actions.base import ShopAction, Turn
+from actions.messages import t
+from actions.render import product_list
+
+
+class ActionRecallRecommendations(ShopAction):
+    def name(self) -> Text:
+        return "action_recall_recommendations"
+
+    def respond(self, turn: Turn) -> None:
+        ids = turn.tracker.get_slot("last_recommendations") or []
+        products = [p for p in (turn.recommender.product(pid) for pid in ids) if p is not None]
+        if not products:
+            turn.say("recall.none")
+            return
+        text, payload = product_list(turn.language, products, t(turn.language, "recall.intro"), reason_code="recalled")
+        turn.dispatcher.utter_message(text=text)
+        turn.dispatcher.utter_message(json_message=payload)

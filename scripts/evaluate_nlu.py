@@ -1,0 +1,60 @@
+"""Cross-validate the NLU model and write the intent and entity scores to docs/nlu_evaluation.md.
+
+Runs ``rasa test nlu --cross-validation`` (one training per fold: slow, about
+``folds`` times a training run, so it is not part of ``make test``) and turns
+Rasa's JSON reports into a Markdown table of precision, recall and F1.
+
+    .venv/bin/python scripts/evaluate_nlu.py --folds 3
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Dict, List
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+RASA = Path(sys.executable).with_name("rasa")
+SUMMARY_ROWS = ("micro avg", "macro avg", "weighted avg")
+
+
+def table(report: Dict[str, Dict[str, float]], title: str) -> List[str]:
+    """Markdown rows for every label of a Rasa report, then the averages."""
+    labels = sorted(k for k, v in report.items() if isinstance(v, dict) and k not in SUMMARY_ROWS)
+    lines = [f"### {title}", "", "| label | precision | recall | F1 | support |", "|---|---|---|---|---|"]
+    for label in [*labels, *[r for r in SUMMARY_ROWS if r in report]]:
+        row = report[label]
+        name = f"**{label}**" if label in SUMMARY_ROWS else label
+        lines.append(f"| {name} | {row['precision']:.3f} | {row['recall']:.3f} | {row['f1-score']:.3f} | {int(row['support'])} |")
+    if "accuracy" in report:
+        lines.append(f"| **accuracy** | | | {report['accuracy']:.3f} | |")
+    return lines + [""]
+
+
+def main(argv: List[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--folds", type=int, default=3)
+    parser.add_argument("--out", type=Path, default=PROJECT_ROOT / "var" / "nlu_evaluation")
+    parser.add_argument("--doc", type=Path, default=PROJECT_ROOT / "docs" / "nlu_evaluation.md")
+    args = parser.parse_args(argv)
+    subprocess.run([str(RASA), "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml", "--cross-validation",
+                    "--folds", str(args.folds), "--out", str(args.out)], cwd=PROJECT_ROOT, check=True)
+    lines = ["# NLU evaluation", "",
+             f"`rasa test nlu --cross-validation --folds {args.folds}` on `data/nlu`, written by `scripts/evaluate_nlu.py` "
+             f"on {datetime.now(timezone.utc):%Y-%m-%d}. Scores are on the held-out fold of each split.", ""]
+    for name, title in (("intent_report.json", "Intents"), ("DIETClassifier_report.json", "Entities (DIET)"),
+                        ("response_selection_report.json", "FAQ answers (ResponseSelector)")):
+        path = args.out / name
+        if path.exists():
+            lines += table(json.loads(path.read_text(encoding="utf-8")), title)
+    args.doc.parent.mkdir(parents=True, exist_ok=True)
+    args.doc.write_text("\n".join(lines), encoding="utf-8")
+    print(f"wrote {args.doc}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
