@@ -91,9 +91,14 @@ class Recommender:
         self.ranker = ranker
         self._user_index = interactions.user_index
         #: Row of each shopper in the models' user factors (the shoppers they were trained on).
-        self._model_user_index: Dict[str, int] = {u: i for i, u in enumerate(model_users)}
+        self._model_user_index: Dict[str, int] = self._index_model_users(model_users)
         #: Shoppers with events since training: their stored factors are stale, so they are folded in.
         self._changed_users: Set[str] = set()
+
+    def _index_model_users(self, model_users: List[str]) -> Dict[str, int]:
+        """Each trained shopper's row in the models' user factors, for shoppers who still have events:
+        a shopper who asked to be forgotten keeps a row in the files until the next training, never in use."""
+        return {u: i for i, u in enumerate(model_users) if u in self._user_index}
 
     @property
     def models(self) -> Mapping[str, RecommenderModel]:
@@ -152,7 +157,7 @@ class Recommender:
             logger.error("kept the current models; the new artefacts were refused: %s", exc)
             return False
         self.ranker = ranker
-        self._model_user_index = {u: i for i, u in enumerate(model_users)}
+        self._model_user_index = self._index_model_users(model_users)
         logger.info("reloaded models from %s", self.settings.model_dir)
         return True
 

@@ -1,7 +1,7 @@
 """Finding products by name, features, comparisons, accessories and forgetting a shopper, through the facade."""
 import pytest
 
-from recsys import Catalog, RecommendationQuery, Settings
+from recsys import Catalog, RecommendationQuery, Recommender, Settings
 from recsys.facade import QueryError
 from recsys.products import ProductFinder, tokens
 from recsys.specs import FeatureTable
@@ -87,6 +87,13 @@ def test_forget_erases_database_rows_and_history(rich_recommender):
     assert rich_recommender.history("apple-fan-1").nnz == 0
     assert rich_recommender.store.events_frame("apple-fan-1").empty
     assert rich_recommender.forget("apple-fan-1") == 0
+    # Reloading the models (after a retrain elsewhere, or a restart) must not bring their trained row back.
+    assert rich_recommender.reload_models()
+    assert "apple-fan-1" not in rich_recommender._model_user_index
+    reopened = Recommender.from_settings(rich_recommender.settings, train_if_missing=False)
+    assert "apple-fan-1" not in reopened._model_user_index
+    recs = reopened.recommend(RecommendationQuery(user_id="apple-fan-1", k=3))
+    assert {r.reason.code for r in recs} <= {"popular"}  # a new shopper again
 
 
 def test_prefer_a_feature(rich_recommender):
