@@ -3,29 +3,15 @@ from typing import Any, Dict, List, Optional
 
 import pytest
 from rasa_sdk import Tracker
-from rasa_sdk.executor import CollectingDispatcher
 
 from actions.recommend import ActionRecommendProducts
 from actions.render import ITEM_REASONS
 from actions.services import set_recommender
+from tests.actions import trackers
 
 
 def tracker(text: str, entities: Optional[List[Dict[str, Any]]] = None, sender: str = "shopper-test", slots=None) -> Tracker:
-    latest = {
-        "text": text,
-        "intent": {"name": "request_recommendation", "confidence": 0.98},
-        "entities": entities or [],
-    }
-    return Tracker(
-        sender_id=sender,
-        slots=slots or {},
-        latest_message=latest,
-        events=[{"event": "user", "text": text, "parse_data": latest}],
-        paused=False,
-        followup_action=None,
-        active_loop={},
-        latest_action_name="action_listen",
-    )
+    return trackers.tracker(text, entities=entities, sender=sender, slots=slots)
 
 
 @pytest.fixture(autouse=True)
@@ -36,9 +22,7 @@ def recommender(small_recommender):
 
 
 def run(t: Tracker):
-    dispatcher = CollectingDispatcher()
-    events = ActionRecommendProducts().run(dispatcher, t, domain={})
-    return dispatcher.messages, {e["name"]: e["value"] for e in events if e["event"] == "slot"}
+    return trackers.run(ActionRecommendProducts(), t)
 
 
 def payload(messages):
