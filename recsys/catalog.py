@@ -149,6 +149,14 @@ class AliasEntry:
     ambiguous: Tuple[str, ...] = ()
 
 
+def read_yaml(path: Path, what: str) -> dict:
+    """A YAML mapping from ``path``; a missing or malformed file is a :class:`CatalogError` naming it."""
+    try:
+        return yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise CatalogError(f"{path}: cannot read {what}: {exc}") from exc
+
+
 @dataclass
 class AliasTable:
     """Canonical ids for categories and brands, with their English and Chinese aliases."""
@@ -171,10 +179,7 @@ class AliasTable:
 
     @classmethod
     def load(cls, path: Path) -> "AliasTable":
-        try:
-            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise CatalogError(f"{path}: cannot read alias table: {exc}") from exc
+        raw = read_yaml(path, "alias table")
 
         def entries(section: str) -> Dict[str, AliasEntry]:
             result = {}

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
-import yaml
 
-from recsys.catalog import CatalogError, Product
+from recsys.catalog import Product, read_yaml
 from recsys.reasons import Reason
 
 if TYPE_CHECKING:  # the facade imports this module
@@ -84,10 +83,7 @@ class FeatureTable:
 
     @classmethod
     def load(cls, path: Path) -> "FeatureTable":
-        try:
-            raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
-        except (OSError, yaml.YAMLError) as exc:
-            raise CatalogError(f"{path}: cannot read feature table: {exc}") from exc
+        raw = read_yaml(path, "feature table")
         features = [
             Feature(id=str(key), name={"en": str(v.get("en", key)), "zh": str(v.get("zh", v.get("en", key)))},
                     specs=tuple(str(s) for s in v.get("specs", [])), aliases=tuple(str(a) for a in v.get("aliases", [])))

@@ -94,16 +94,24 @@ class RecommenderModel(ABC):
         return top_k(scores, k)
 
     def explain(self, history: sp.csr_matrix, item: int) -> Optional[int]:
-        """The history item that most supports recommending ``item``, or None."""
-        seen = history.indices
-        if seen.size == 0:
+        """The history item that most supports recommending ``item``, or None if none does."""
+        if history.indices.size == 0:
             return None
+        contributions = np.asarray(self._contributions(history, item))
+        best = int(np.argmax(contributions))
+        return int(history.indices[best]) if contributions[best] > 0 else None
+
+    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+        """How much each history item (in ``history.indices`` order) supports ``item``.
+
+        Generic and slow: one full scoring per history item. Models with a
+        cheaper way (a similarity column, a dot product) override it.
+        """
         contributions = []
-        for candidate in seen:
+        for candidate in history.indices:
             single = sp.csr_matrix((np.ones(1, dtype=np.float32), ([0], [candidate])), shape=(1, self.n_items))
             contributions.append(self.score(single)[item])
-        best = int(np.argmax(contributions))
-        return int(seen[best]) if contributions[best] > 0 else None
+        return np.array(contributions)
 
     def recommend(
         self,

@@ -59,14 +59,9 @@ class ContentModel(RecommenderModel):
         mean, std = self._moments.mean_std(profile)
         return (self.embeddings[items] @ profile).astype(np.float64), mean, std
 
-    def explain(self, history: sp.csr_matrix, item: int) -> Optional[int]:
-        """The history item most like ``item`` in text and specs."""
-        seen = history.indices
-        if seen.size == 0:
-            return None
-        contributions = history.data * (self.embeddings[seen] @ self.embeddings[item])
-        best = int(np.argmax(contributions))
-        return int(seen[best]) if contributions[best] > 0 else None
+    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+        """Weighted likeness of each history item to ``item`` in text and specs."""
+        return history.data * (self.embeddings[history.indices] @ self.embeddings[item])
 
     def _arrays(self) -> Dict[str, np.ndarray]:
         return {"embeddings": self.embeddings}

@@ -86,14 +86,9 @@ class LatentFactorModel(RecommenderModel):
         scores[item] = -np.inf
         return top_k(scores, k)
 
-    def explain(self, history: sp.csr_matrix, item: int) -> Optional[int]:
-        """The history item whose factors are closest (cosine) to the recommended one."""
-        seen = history.indices
-        if seen.size == 0:
-            return None
-        sims = self._cosines(seen, item)
-        best = int(np.argmax(sims))
-        return int(seen[best]) if sims[best] > 0 else None
+    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+        """Cosine of each history item's factors with ``item``'s."""
+        return self._cosines(history.indices, item)
 
 
 class BPRModel(LatentFactorModel):

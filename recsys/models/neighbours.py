@@ -171,14 +171,9 @@ class ItemKNNModel(RecommenderModel):
         """Dense ``(n, n_items)`` scores for a batch of history rows (``users`` is not needed)."""
         return np.asarray((as_rows(histories, self.n_items) @ self.matrix).todense())
 
-    def explain(self, history: sp.csr_matrix, item: int) -> Optional[int]:
-        """The history item contributing most to ``item``'s score: weight x similarity, one column read."""
-        seen = history.indices
-        if seen.size == 0:
-            return None
-        contributions = history.data * self.matrix[seen, item].toarray().ravel()
-        best = int(np.argmax(contributions))
-        return int(seen[best]) if contributions[best] > 0 else None
+    def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
+        """Weight x similarity of each history item to ``item``: one column read."""
+        return history.data * self.matrix[history.indices, item].toarray().ravel()
 
     def _arrays(self) -> Dict[str, np.ndarray]:
         return sparse_to_arrays("similarity", self.matrix)

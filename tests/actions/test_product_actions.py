@@ -4,7 +4,6 @@ import pytest
 from actions.accessories import ActionFindAccessories
 from actions.compare import ActionCompareProducts
 from actions.product_info import ActionProductInfo
-from actions.services import set_recommender
 from actions.similar import ActionFindSimilar
 from tests.actions.trackers import payloads, run, texts, tracker
 
@@ -12,10 +11,8 @@ SHOWN = {"last_recommendations": ["phone-xiaomi-a", "phone-xiaomi-b", "phone-app
 
 
 @pytest.fixture(autouse=True)
-def recommender(rich_recommender):
-    set_recommender(rich_recommender)
-    yield rich_recommender
-    set_recommender(None)
+def recommender(serve, rich_recommender):
+    return serve(rich_recommender)
 
 
 def test_product_info_by_name_in_english(recommender):

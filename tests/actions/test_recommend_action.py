@@ -6,7 +6,6 @@ from rasa_sdk import Tracker
 
 from actions.recommend import ActionRecommendProducts
 from actions.render import ITEM_REASONS
-from actions.services import set_recommender
 from tests.actions import trackers
 
 
@@ -15,10 +14,8 @@ def tracker(text: str, entities: Optional[List[Dict[str, Any]]] = None, sender: 
 
 
 @pytest.fixture(autouse=True)
-def recommender(small_recommender):
-    set_recommender(small_recommender)
-    yield small_recommender
-    set_recommender(None)
+def recommender(serve, small_recommender):
+    return serve(small_recommender)
 
 
 def run(t: Tracker):
@@ -136,8 +133,8 @@ def test_open_request_asks_for_budget_or_use_and_skip_does_not():
     assert payload(messages)["products"] and "预算" not in (messages[-1].get("text") or "")
 
 
-def test_what_matters_reorders_and_explains(rich_recommender):
-    set_recommender(rich_recommender)  # the catalog with specs
+def test_what_matters_reorders_and_explains(serve, rich_recommender):
+    serve(rich_recommender)  # the catalog with specs
     messages, _ = run(tracker("a phone with long battery life", [{"entity": "category", "value": "phone"},
                                                                  {"entity": "feature", "value": "battery"}]))
     cards = payload(messages)["products"]

@@ -6,17 +6,14 @@ from actions.cart import ActionAddToCart
 from actions.feedback import ActionGiveFeedback
 from actions.memory import ActionRecallRecommendations
 from actions.privacy import ActionForgetMe, ActionShowMyData
-from actions.services import set_recommender
 from tests.actions.trackers import payloads, run, texts, tracker
 
 SHOWN = {"last_recommendations": ["phone-xiaomi-a", "phone-xiaomi-b", "phone-apple-a"]}
 
 
 @pytest.fixture(autouse=True)
-def recommender(rich_recommender):
-    set_recommender(rich_recommender)
-    yield rich_recommender
-    set_recommender(None)
+def recommender(serve, rich_recommender):
+    return serve(rich_recommender)
 
 
 def events_of(recommender, user):

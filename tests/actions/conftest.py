@@ -1,0 +1,16 @@
+"""Fixtures for action tests: the action server's recommender, swapped for a test one."""
+import pytest
+
+from actions.services import set_recommender
+from recsys import Recommender
+
+
+@pytest.fixture
+def serve():
+    """Install a recommender for the actions to use, and take it away after the test."""
+    def install(recommender: Recommender) -> Recommender:
+        set_recommender(recommender)
+        return recommender
+
+    yield install
+    set_recommender(None)
