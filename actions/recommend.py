@@ -15,7 +15,8 @@ from actions.base import shopper_language
 from actions.messages import t
 from actions.render import category_list, category_name, money, render_recommendations
 from actions.services import get_recommender
-from actions.shopper_request import read_request
+from actions.recommendation_form import preferred_feature, stocked_categories
+from actions.shopper_request import read_request, request_messages
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +48,7 @@ class ActionRecommendProducts(Action):
         request = read_request(tracker, catalog)
         language = request.language
         events: List[Dict[Text, Any]] = [SlotSet("language", language)]
-        stocked = sorted(set(catalog.categories), key=list(catalog.aliases.categories).index)
+        stocked = stocked_categories(recommender)
 
         if request.unknown_category is not None and request.category is None:
             dispatcher.utter_message(text=t(language, "error.unknown_category", what=request.unknown_category, categories=category_list(language, stocked)))
@@ -91,20 +92,16 @@ class ActionRecommendProducts(Action):
         )
         dispatcher.utter_message(text=text)
         dispatcher.utter_message(json_message=payload)
-        if request.open_ended and query.prefer is None:
-            # A good salesperson asks what matters once there is something to look at.
-            dispatcher.utter_message(text=t(language, "recommend.follow_up"))
         return events + [SlotSet("last_recommendations", [r.product.id for r in recommendations])]
 
     @staticmethod
     def _preferred_feature(tracker: Tracker, recommender) -> Optional[str]:
-        """What the shopper says matters ("long battery", "适合打游戏"): NLU's feature entity, else the text."""
-        for value in tracker.get_latest_entity_values("feature"):
-            feature = recommender.resolve_feature(str(value))
+        """The main use or feature the shopper asked for in this request, the latest mention first."""
+        for message in reversed(request_messages(tracker)):
+            feature = preferred_feature(message, recommender)
             if feature is not None:
-                return feature.id
-        found = recommender.find_features((tracker.latest_message or {}).get("text") or "")
-        return found[0].id if found else None
+                return feature
+        return None
 
     @staticmethod
     def _explain_empty(language: str, catalog, query: RecommendationQuery) -> str:

@@ -1,9 +1,15 @@
-"""What the shopper is asking for, read from the latest message and the slots.
+"""What the shopper is asking for, read from their messages and the slots.
 
 NLU entities come first (DIET with lookup tables and synonyms); the alias
 table and the budget parser read the raw text as a fallback, because a model
 trained on a few hundred examples will miss some spans that the alias table
 knows exactly.
+
+One request can span several messages: the recommendation form asks for the
+category, then for a budget or main use, so "recommend something" / "a
+phone" / "under 3000" is one request. :func:`request_messages` finds those
+messages; :func:`stated_in` reads one; :func:`read_request` combines them with
+what the conversation established before.
 """
 from __future__ import annotations
 
@@ -15,44 +21,123 @@ from rasa_sdk import Tracker
 from recsys import Catalog
 
 from daogou_nlu.language import detect_language
-from actions.parsing import PriceRange, parse_budget, parse_refinement
+from actions.parsing import PriceRange, Refinement, parse_budget, parse_refinement
+
+RECOMMENDATION_FORM = "recommendation_form"
+#: Intents whose messages describe the request itself; other messages said during the form
+#: (a FAQ, a product question) are answered and do not change it.
+REQUEST_INTENTS = frozenset({"request_recommendation", "skip", "affirm"})
+#: Intents that mean "no preference" when the form asks for a budget or main use.
+SKIP_INTENTS = frozenset({"skip"})
+
+
+@dataclass(frozen=True)
+class Stated:
+    """What one message says about the request."""
+
+    category: Optional[str]
+    unknown_category: Optional[str]  # a category word we could not map to anything we sell
+    brand: Optional[str]
+    budget: Optional[PriceRange]
+    refinement: Refinement
+    skipped: bool  # "anything", "随便": no preference
+
+    @property
+    def need(self) -> Optional[str]:
+        """What the shopper said beyond the category that narrows the choice, if anything."""
+        if self.budget is not None:
+            return "budget"
+        if self.brand is not None:
+            return "brand"
+        if self.refinement.any:
+            return "refinement"
+        if self.skipped:
+            return "skipped"
+        return None
+
+
+def stated_in(message: Dict[str, Any], catalog: Catalog) -> Stated:
+    """Read one user message (Rasa parse data: text, intent, entities)."""
+    text = message.get("text") or ""
+    entities = message.get("entities") or []
+    category, unknown_category = _resolve(entities, catalog, "category", text)
+    brand, _ = _resolve(entities, catalog, "brand", text)
+    budget = parse_budget(text)
+    if budget is None:
+        for entity in entities:
+            if entity.get("entity") == "price":
+                budget = parse_budget(str(entity.get("value")))
+                if budget:
+                    break
+    intent = (message.get("intent") or {}).get("name")
+    return Stated(category=category, unknown_category=unknown_category, brand=brand, budget=budget,
+                  refinement=parse_refinement(text), skipped=intent in SKIP_INTENTS)
+
+
+def request_messages(tracker: Tracker) -> List[Dict[str, Any]]:
+    """The user messages of the current request, oldest first.
+
+    That is the latest message, plus, when the recommendation form ran over
+    several turns, the messages about the request since the form started.
+    """
+    messages: List[Dict[str, Any]] = []
+    form_started = False
+    for event in reversed(tracker.events):
+        kind = event.get("event")
+        if kind == "user":
+            parse_data = {**(event.get("parse_data") or {}), "text": event.get("text") or ""}
+            if not messages or (parse_data.get("intent") or {}).get("name") in REQUEST_INTENTS:
+                messages.append(parse_data)
+            if form_started:
+                break  # this message started the form
+        elif kind == "active_loop" and messages:
+            if event.get("name") != RECOMMENDATION_FORM:
+                break  # an earlier form ended: what came before belongs to an earlier request
+            form_started = True
+    if not messages:
+        messages.append(tracker.latest_message or {})
+    return messages[::-1]
 
 
 @dataclass(frozen=True)
 class ShopperRequest:
     language: str
     category: Optional[str]
-    unknown_category: Optional[str]  # a category word we could not map to anything we sell
+    unknown_category: Optional[str]
     brand: Optional[str]
     budget: Optional[PriceRange]
     exclude_brands: Tuple[str, ...] = ()
-    #: The shopper said nothing about budget or brand in this conversation: worth asking.
-    open_ended: bool = False
 
 
 def read_request(tracker: Tracker, catalog: Catalog) -> ShopperRequest:
-    """This message's request, completed by what the conversation already established.
+    """The current request, completed by what the conversation already established.
 
     A new category starts afresh (a phone budget says nothing about TVs);
     otherwise brand and budget carry over, and corrections ("cheaper",
     "换个牌子") adjust them relative to the products shown last.
     """
-    message: Dict[str, Any] = tracker.latest_message or {}
-    text = message.get("text") or ""
-    language = detect_language(text, default=tracker.get_slot("language") or "en")
+    messages = request_messages(tracker)
+    latest_text = messages[-1].get("text") or ""
+    language = detect_language(latest_text, default=tracker.get_slot("language") or "en")
 
-    category, unknown_category = _resolve(tracker, catalog, "category", text)
-    brand, _ = _resolve(tracker, catalog, "brand", text)
-    same_category = category is None or category == tracker.get_slot("category")
+    category = unknown_category = brand = None
+    budget: Optional[PriceRange] = None
+    refinement = Refinement()
+    for stated in (stated_in(message, catalog) for message in messages):  # later messages win
+        if stated.category is not None or stated.unknown_category is not None:
+            category, unknown_category = stated.category, stated.unknown_category
+        brand = stated.brand or brand
+        budget = stated.budget or budget
+        refinement = stated.refinement if stated.refinement.any else refinement
+
+    shown = _shown(tracker, catalog)
+    shown_category = shown[0].category if shown else None
     if category is None and unknown_category is None:
         category = tracker.get_slot("category")
+    same_category = category == shown_category if shown else category == tracker.get_slot("category")
+    if not same_category:
+        shown = []
 
-    budget = parse_budget(text)
-    if budget is None:
-        for price_text in tracker.get_latest_entity_values("price"):
-            budget = parse_budget(str(price_text))
-            if budget:
-                break
     stated_budget, stated_brand = budget is not None, brand is not None
     if same_category:
         if brand is None:
@@ -61,8 +146,6 @@ def read_request(tracker: Tracker, catalog: Catalog) -> ShopperRequest:
             budget = PriceRange(tracker.get_slot("min_price"), tracker.get_slot("max_price"))
 
     exclude: Tuple[str, ...] = ()
-    refinement = parse_refinement(text)
-    shown = _shown(tracker, catalog) if same_category else []
     if refinement.any and shown and not stated_budget:
         prices = [p.price for p in shown]
         if refinement.cheaper:
@@ -72,9 +155,8 @@ def read_request(tracker: Tracker, catalog: Catalog) -> ShopperRequest:
     if refinement.other_brand and not stated_brand:
         exclude = tuple(sorted({p.brand for p in shown} | ({brand} if brand else set())))
         brand = None
-    open_ended = budget is None and brand is None and not exclude and message.get("intent", {}).get("name") != "skip"
     return ShopperRequest(language=language, category=category, unknown_category=unknown_category, brand=brand,
-                          budget=budget, exclude_brands=exclude, open_ended=open_ended)
+                          budget=budget, exclude_brands=exclude)
 
 
 def _shown(tracker: Tracker, catalog: Catalog) -> List[Any]:
@@ -82,14 +164,16 @@ def _shown(tracker: Tracker, catalog: Catalog) -> List[Any]:
     return [p for p in (catalog.get(pid) for pid in tracker.get_slot("last_recommendations") or []) if p is not None]
 
 
-def _resolve(tracker: Tracker, catalog: Catalog, kind: str, text: str) -> tuple[Optional[str], Optional[str]]:
+def _resolve(entities: List[Dict[str, Any]], catalog: Catalog, kind: str, text: str) -> Tuple[Optional[str], Optional[str]]:
     """(canonical id, unmapped phrase) for a category or brand mentioned in the message."""
     unknown = None
-    for value in tracker.get_latest_entity_values(kind):
-        canonical = catalog.aliases.resolve(kind, str(value))
+    for entity in entities:
+        if entity.get("entity") != kind:
+            continue
+        canonical = catalog.aliases.resolve(kind, str(entity.get("value")))
         if canonical:
             return canonical, None
-        unknown = str(value)
+        unknown = str(entity.get("value"))
     found = catalog.aliases.find_in_text(kind, text)
     if found:
         return found[0], None

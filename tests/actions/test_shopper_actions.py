@@ -128,4 +128,7 @@ def test_every_action_survives_a_failing_recommender(monkeypatch, recommender, a
                    "shopper_data", "forget"):
         monkeypatch.setattr(recommender, method, fail)
     messages, _ = run(action, tracker("第一个", slots=SHOWN))
-    assert "出了点问题" in texts(messages) or "你指的是" in texts(messages)
+    if action.name().startswith("action_ask_"):
+        assert "？" in texts(messages)  # the form's questions need none of these methods
+    else:
+        assert "出了点问题" in texts(messages) or "你指的是" in texts(messages)

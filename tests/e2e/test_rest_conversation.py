@@ -159,8 +159,11 @@ CATEGORY_REQUESTS = {
 
 @pytest.mark.parametrize("category, language", [(c, lang) for c in CATEGORY_REQUESTS for lang in (0, 1)])
 def test_every_category_in_both_languages(rasa_url, catalog, category, language):
-    message = CATEGORY_REQUESTS[category][language]
-    products = products_in(say(rasa_url, f"e2e-cat-{category}-{language}", message))
+    """Only the category said: the form asks for a budget or main use; "anything" skips it."""
+    message, sender = CATEGORY_REQUESTS[category][language], f"e2e-cat-{category}-{language}"
+    question = texts_of(say(rasa_url, sender, message))
+    assert ("budget" if language == 0 else "预算") in question, question
+    products = products_in(say(rasa_url, sender, ("anything", "随便")[language]))
     assert products and all(p["category"] == category and p["id"] in catalog for p in products), message
 
 
@@ -181,13 +184,16 @@ SHOPPING_PATHS = {
         "ask": "recommend me a phone under 3000", "cheaper": "something cheaper", "other_brand": "another brand please",
         "info": "tell me more about the second one", "compare": "compare the first two", "cart": "add the first one to my cart",
         "show": "what do you know about me", "forget": "forget me", "switch": "actually make it a laptop",
-        "markers": {"info": "Key specs", "cart": "to your cart", "show": "stored about you", "forget": "deleted", "compare": "side by side"},
+        "switch_budget": "under 8000",
+        "markers": {"info": "Key specs", "cart": "to your cart", "show": "stored about you", "forget": "deleted", "compare": "side by side",
+                    "switch": "budget for laptops"},
     },
     "zh": {
         "ask": "推荐一款3000元以内的手机", "cheaper": "有没有更便宜的", "other_brand": "换个牌子",
         "info": "第二个详细介绍一下", "compare": "前两个对比一下", "cart": "把第一个加入购物车",
         "show": "看看我的数据", "forget": "删除我的数据", "switch": "还是换成笔记本吧",
-        "markers": {"info": "主要参数", "cart": "加入购物车", "show": "存储的关于你的数据", "forget": "删除了", "compare": "对比"},
+        "switch_budget": "8000以内",
+        "markers": {"info": "主要参数", "cart": "加入购物车", "show": "存储的关于你的数据", "forget": "删除了", "compare": "对比", "switch": "买笔记本电脑的话"},
     },
 }
 
@@ -220,8 +226,9 @@ def test_shopping_conversation(rasa_url, catalog, language):
     assert markers["show"] in texts_of(replies)
     assert {e["event_type"] for e in custom_of(replies, "shopper_data")["events"]} >= {"cart", "view"}
 
-    laptops = products_in(say(rasa_url, sender, path["switch"]))
-    assert laptops and all(p["category"] == "laptop" for p in laptops)
+    assert markers["switch"] in texts_of(say(rasa_url, sender, path["switch"]))  # the laptop's budget first
+    laptops = products_in(say(rasa_url, sender, path["switch_budget"]))
+    assert laptops and all(p["category"] == "laptop" and p["price"] <= 8000 for p in laptops)
 
     assert markers["forget"] in texts_of(say(rasa_url, sender, path["forget"]))
     assert "shopper_data" not in json.dumps(say(rasa_url, sender, path["show"]))
@@ -279,8 +286,8 @@ def test_faq_out_of_scope_and_help(rasa_url, message, expected):
     assert expected in texts_of(say(rasa_url, "e2e-faq", message))
 
 
-@pytest.mark.parametrize("language, ask, recall", [("en", "recommend me a tablet", "what did you recommend yesterday?"),
-                                                   ("zh", "推荐一款平板", "你昨天推荐了什么")])
+@pytest.mark.parametrize("language, ask, recall", [("en", "recommend me a tablet under 5000", "what did you recommend yesterday?"),
+                                                   ("zh", "推荐一款5000以内的平板", "你昨天推荐了什么")])
 def test_remembers_recommendations_across_sessions(rasa_url, language, ask, recall):
     sender = f"e2e-memory-{language}"
     shown = products_in(say(rasa_url, sender, ask))

@@ -1,0 +1,130 @@
+"""The recommendation form: ask only for what is missing, like a salesperson would.
+
+``recommendation_form`` (domain.yml) needs two things before it recommends:
+the ``category``, then a ``shopping_need`` - a budget, a brand, a main use
+("mostly gaming", "主要拍照") or an explicit "anything"/"随便". Whatever the
+shopper already said fills them, so "phones under 3000" recommends at once
+while "recommend something" asks twice. A correction after a list ("cheaper",
+"换个牌子") keeps both filled and recommends again; a new category asks for
+that category's budget.
+
+Messages of other intents fill nothing, so the form rejects them and the
+rules answer them (a FAQ, a product question) or leave the form (compare,
+buy, goodbye); see data/rules/form.yml.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.forms import FormValidationAction
+from rasa_sdk.types import DomainDict
+
+from recsys import Recommender
+
+from actions.base import ShopAction, Turn, shopper_language
+from actions.messages import t
+from actions.render import category_list, category_name
+from actions.services import get_recommender
+from actions.shopper_request import REQUEST_INTENTS, Stated, stated_in
+
+logger = logging.getLogger(__name__)
+
+
+def stocked_categories(recommender: Recommender) -> List[str]:
+    """The categories with products, in the alias table's order."""
+    catalog = recommender.catalog
+    return sorted(set(catalog.categories), key=list(catalog.aliases.categories).index)
+
+
+class ValidateRecommendationForm(FormValidationAction):
+    """Fills the form's slots from what each message states (one reading: :func:`stated_in`)."""
+
+    def name(self) -> Text:
+        return "validate_recommendation_form"
+
+    async def extract_category(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        stated = self._stated(tracker)
+        if stated is None:
+            return {}
+        recommender = get_recommender()
+        language = shopper_language(tracker)
+        if stated.category is not None:
+            if stated.category == tracker.get_slot("category"):
+                return {"category": stated.category}
+            if stated.category in stocked_categories(recommender):
+                # A new category: what narrowed the old one (a phone budget) says nothing about it.
+                return {"category": stated.category, "shopping_need": None}
+            dispatcher.utter_message(text=t(language, "form.not_stocked", category=category_name(language, stated.category)))
+            return {"category": None}
+        if tracker.get_slot("category") is None:
+            if stated.unknown_category is not None:
+                dispatcher.utter_message(text=t(language, "form.unknown_category", what=stated.unknown_category))
+            # An on-topic answer without a category: ask again rather than leave the form.
+            return {"category": None}
+        return {}
+
+    async def extract_shopping_need(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        stated = self._stated(tracker)
+        if stated is None:
+            return {}
+        need = stated.need or self._main_use(tracker)
+        if need is not None:
+            return {"shopping_need": need}
+        if tracker.get_slot("requested_slot") == "shopping_need":
+            return {"shopping_need": "unspecified"}  # "ok", "just show me": show what we have
+        return {}
+
+    def validate_category(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return {"category": value}
+
+    def validate_shopping_need(self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
+        return {"shopping_need": value}
+
+    @staticmethod
+    def _stated(tracker: Tracker) -> Optional[Stated]:
+        """What the latest message says about the request; None when it is about something else."""
+        message = tracker.latest_message or {}
+        if (message.get("intent") or {}).get("name") not in REQUEST_INTENTS:
+            return None
+        return stated_in(message, get_recommender().catalog)
+
+    @staticmethod
+    def _main_use(tracker: Tracker) -> Optional[str]:
+        feature = preferred_feature(tracker.latest_message or {}, get_recommender())
+        return f"use:{feature}" if feature else None
+
+
+def preferred_feature(message: Dict[str, Any], recommender: Recommender) -> Optional[str]:
+    """What the shopper says matters ("long battery", "适合打游戏"): NLU's feature entity, else the text."""
+    for entity in message.get("entities") or []:
+        if entity.get("entity") == "feature":
+            feature = recommender.resolve_feature(str(entity.get("value")))
+            if feature is not None:
+                return feature.id
+    found = recommender.find_features(message.get("text") or "")
+    return found[0].id if found else None
+
+
+class ActionAskCategory(ShopAction):
+    """The form's question for the category, listing what we sell."""
+
+    def name(self) -> Text:
+        return "action_ask_category"
+
+    def respond(self, turn: Turn) -> None:
+        turn.say("ask.category", categories=category_list(turn.language, stocked_categories(turn.recommender)))
+
+
+class ActionAskShoppingNeed(ShopAction):
+    """The form's question for a budget or main use, naming the category."""
+
+    def name(self) -> Text:
+        return "action_ask_shopping_need"
+
+    def respond(self, turn: Turn) -> None:
+        category = turn.tracker.get_slot("category")
+        turn.say("ask.shopping_need", category=category_name(turn.language, category))
