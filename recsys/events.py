@@ -10,7 +10,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Set
 
 import numpy as np
 import pandas as pd
@@ -50,6 +50,29 @@ def data_hash(frame: pd.DataFrame) -> str:
     """Short content hash, stored in model metadata to tell which data a model saw."""
     digest = hashlib.sha256(pd.util.hash_pandas_object(frame[list(EVENT_COLUMNS)], index=False).values.tobytes())
     return digest.hexdigest()[:16]
+
+
+#: A rating at or below this many stars is a dislike: the product is not recommended to that shopper again.
+DISLIKE_MAX_STARS = 2
+
+
+def is_dislike(stars: float) -> bool:
+    return stars <= DISLIKE_MAX_STARS
+
+
+def disliked_items(events: pd.DataFrame, item_position: Mapping[str, int]) -> Dict[str, Set[int]]:
+    """Per shopper, the catalog positions of products whose latest rating is a dislike.
+
+    Implicit-feedback models cannot learn "not this" from a low rating (its
+    weight is 0), so the recommender filters these out for the shopper who gave it.
+    """
+    ratings = events[(events["event_type"] == "rating") & events["item_id"].isin(item_position)]
+    latest = ratings.groupby(["user_id", "item_id"], sort=False)["value"].last()  # events are in time order
+    disliked: Dict[str, Set[int]] = {}
+    for (user_id, item_id), stars in latest.items():
+        if stars == stars and is_dislike(float(stars)):
+            disliked.setdefault(user_id, set()).add(item_position[item_id])
+    return disliked
 
 
 def rating_weight(value: float) -> float:

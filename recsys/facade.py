@@ -13,12 +13,13 @@ from dataclasses import dataclass
 from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 import numpy as np
+import pandas as pd
 import scipy.sparse as sp
 
 from recsys.artifacts import ArtifactMetadata, ids_hash, read_user_ids, write_user_ids
 from recsys.catalog import CATEGORIES, Catalog, Product
 from recsys.ensemble import EnsembleModel
-from recsys.events import EVENT_WEIGHTS, Interactions, data_hash, rating_weight
+from recsys.events import EVENT_WEIGHTS, Interactions, data_hash, disliked_items, is_dislike, rating_weight
 from recsys.features import item_feature_matrix
 from recsys.hybrid import HybridRanker, RankedItem
 from recsys.models import MODEL_CLASSES, ArtifactError, RecommenderModel
@@ -83,11 +84,13 @@ class Recommender:
     """Catalog + database + hybrid ranker, with constraint-respecting recommendations."""
 
     def __init__(self, catalog: Catalog, store: Store, interactions: Interactions, ranker: HybridRanker,
-                 model_users: List[str], settings: Settings) -> None:
+                 model_users: List[str], settings: Settings, disliked: Optional[Dict[str, Set[int]]] = None) -> None:
         self.settings = settings
         self.catalog = catalog
         self.store = store
         self.interactions = interactions
+        #: Per shopper, the products they rated 2 stars or less: never recommended to them again.
+        self._disliked: Dict[str, Set[int]] = disliked or {}
         self.ranker = ranker
         self._user_index = interactions.user_index
         #: Row of each shopper in the models' user factors (the shoppers they were trained on).
@@ -125,7 +128,8 @@ class Recommender:
     @classmethod
     def _load(cls, settings: Settings, catalog: Catalog, store: Store) -> "Recommender":
         ranker, model_users = cls._read_models(settings, catalog)
-        return cls(catalog, store, cls._interactions(store, catalog), ranker, model_users, settings)
+        interactions, disliked = cls._shopper_state(store, catalog)
+        return cls(catalog, store, interactions, ranker, model_users, settings, disliked)
 
     @staticmethod
     def _read_models(settings: Settings, catalog: Catalog) -> Tuple[HybridRanker, List[str]]:
@@ -162,8 +166,11 @@ class Recommender:
         return True
 
     @staticmethod
-    def _interactions(store: Store, catalog: Catalog) -> Interactions:
-        return Interactions.from_events(store.events_frame(), catalog.ids).with_item_features(item_feature_matrix(catalog))
+    def _shopper_state(store: Store, catalog: Catalog, events: Optional[pd.DataFrame] = None) -> Tuple[Interactions, Dict[str, Set[int]]]:
+        """What the database says about shoppers: the interaction matrix and each shopper's dislikes."""
+        events = store.events_frame() if events is None else events
+        interactions = Interactions.from_events(events, catalog.ids).with_item_features(item_feature_matrix(catalog))
+        return interactions, disliked_items(events, catalog.index)
 
     @classmethod
     def train(cls, settings: Settings, catalog: Optional[Catalog] = None, store: Optional[Store] = None,
@@ -172,7 +179,7 @@ class Recommender:
         catalog = catalog or Catalog.load(settings.catalog_path, settings.aliases_path)
         store = store or open_store(settings, catalog)
         events = store.events_frame()
-        interactions = cls._interactions(store, catalog)
+        interactions, disliked = cls._shopper_state(store, catalog, events)
         started = time.perf_counter()
         # The same fitting the offline benchmarks measure: members fitted on all but each shopper's last
         # product, weights learned on those, members refitted on everything.
@@ -199,7 +206,7 @@ class Recommender:
         ).write(settings.model_dir)
         logger.info("trained %s on %d events from %d shoppers over %d products in %.1fs; weights %s",
                     ", ".join(models), len(events), len(interactions.user_ids), len(catalog), total_seconds, weights)
-        return cls(catalog, store, interactions, HybridRanker(models, weights), interactions.user_ids, settings)
+        return cls(catalog, store, interactions, HybridRanker(models, weights), interactions.user_ids, settings, disliked)
 
     # -- events --------------------------------------------------------------
     def record_event(self, user_id: str, product_id: str, event_type: str, value: Optional[float] = None,
@@ -219,7 +226,13 @@ class Recommender:
             raise QueryError("a rating needs a value from 1 to 5")
         self.store.record_event(user_id, product_id, event_type, session_id=session_id, value=value)
         weight = rating_weight(value) if event_type == "rating" else EVENT_WEIGHTS[event_type]
-        self.interactions = self.interactions.with_event(user_id, self.catalog.index[product_id], weight)
+        position = self.catalog.index[product_id]
+        self.interactions = self.interactions.with_event(user_id, position, weight)
+        if event_type == "rating":  # the latest rating decides: a later good one lifts a dislike
+            if is_dislike(value):
+                self._disliked.setdefault(user_id, set()).add(position)
+            else:
+                self._disliked.get(user_id, set()).discard(position)
         self._user_index = self.interactions.user_index
         self._changed_users.add(user_id)
 
@@ -255,6 +268,9 @@ class Recommender:
         )
         for brand in query.exclude_brands:
             allowed &= self.catalog.brands != brand
+        disliked = self._disliked.get(query.user_id) if query.user_id is not None else None
+        if disliked:
+            allowed[list(disliked)] = False
         history = self.history(query.user_id)
         sequence = self.sequence(query.user_id)
         user = None if query.user_id in self._changed_users else self._model_user_index.get(query.user_id)
@@ -377,8 +393,9 @@ class Recommender:
             raise QueryError("forgetting needs a shopper id")
         deleted = self.store.forget_user(user_id)
         if user_id in self._user_index:
-            self.interactions = self._interactions(self.store, self.catalog)
+            self.interactions, self._disliked = self._shopper_state(self.store, self.catalog)
             self._user_index = self.interactions.user_index
+        self._disliked.pop(user_id, None)
         self._model_user_index.pop(user_id, None)
         self._changed_users.discard(user_id)
         return deleted

@@ -63,6 +63,17 @@ def test_feedback_is_recorded_as_a_rating(recommender, text, slots, stars, expec
     assert events_of(recommender, "fb")[-1][0::2] == ("rating", stars)
 
 
+def test_a_dislike_keeps_the_product_out_of_the_next_list(recommender):
+    from actions.recommend import ActionRecommendProducts
+
+    shown = payloads(run(ActionRecommendProducts(), tracker("phones under 3000", sender="fb-3"))[0])[0]["products"]
+    slots = {"last_recommendations": [p["id"] for p in shown], "category": "phone", "max_price": 3000.0}
+    messages, _ = run(ActionGiveFeedback(), tracker("I don't like the first one", "give_feedback", sender="fb-3", slots=slots))
+    assert "won't push" in texts(messages)
+    again = payloads(run(ActionRecommendProducts(), tracker("show me phones under 3000 again", sender="fb-3"))[0])[0]["products"]
+    assert shown[0]["id"] not in [p["id"] for p in again]
+
+
 def test_general_feedback_is_acknowledged_without_an_event(recommender):
     messages, _ = run(ActionGiveFeedback(), tracker("推荐得不好", "give_feedback", sender="fb-2"))
     assert "预算、品牌还是用途" in texts(messages)

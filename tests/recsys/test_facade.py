@@ -108,6 +108,21 @@ def test_a_known_shoppers_new_click_is_used_before_retraining(small_recommender)
     assert ids(recs) == ["laptop-lenovo-a"]
 
 
+def test_a_disliked_product_is_not_recommended_to_that_shopper_again(small_settings, small_recommender):
+    query = RecommendationQuery(user_id="picky", category="phone", k=3, exclude_seen=False)
+    disliked = ids(small_recommender.recommend(query))[0]
+    small_recommender.record_event("picky", disliked, "rating", value=1)
+    assert disliked not in ids(small_recommender.recommend(query))
+    assert disliked in ids(small_recommender.recommend(RecommendationQuery(user_id="someone-else", category="phone", k=3)))
+    restarted = Recommender.from_settings(small_settings, train_if_missing=False)
+    assert disliked not in ids(restarted.recommend(query))  # read back from the database
+    restarted.record_event("picky", disliked, "rating", value=5)  # changed their mind
+    assert disliked in ids(restarted.recommend(query))
+    restarted.record_event("picky", disliked, "rating", value=2)
+    restarted.forget("picky")
+    assert disliked in ids(restarted.recommend(query))  # forgotten means forgotten, dislikes too
+
+
 @pytest.mark.parametrize(
     "args, message",
     [
