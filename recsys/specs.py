@@ -10,10 +10,10 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
-
+from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from recsys.catalog import Product, read_yaml
+from recsys.graphics import graphics_tier
 from recsys.reasons import Reason
 
 if TYPE_CHECKING:  # the facade imports this module
@@ -21,6 +21,17 @@ if TYPE_CHECKING:  # the facade imports this module
 
 #: Specs where less is better (a lighter laptop).
 LOWER_IS_BETTER = {"weight_g"}
+
+#: Specs given as names that can still be ranked: each reader turns a name into a number (None: unknown).
+RANKABLE_TEXT: Mapping[str, Callable[[str], Optional[float]]] = {"gpu": graphics_tier}
+
+
+def _rank_value(spec: str, value: object) -> Optional[float]:
+    """A spec value as a number to rank on: numbers and yes/no as they are, rankable names read."""
+    if isinstance(value, (bool, int, float)):
+        return float(value)
+    reader = RANKABLE_TEXT.get(spec)
+    return reader(value) if reader is not None and isinstance(value, str) else None
 
 #: Specs that matter when comparing products of a category, most telling first.
 KEY_SPECS: Mapping[str, Tuple[str, ...]] = {
@@ -131,13 +142,14 @@ def compare(products: Sequence[Product]) -> Comparison:
 def feature_strength(products: Sequence[Product], feature: Feature) -> Tuple[Optional[str], List[Optional[float]]]:
     """The spec that judges the feature here, and each product's strength on it, 0..1 (None: no value).
 
-    The judging spec is the feature's first numeric or yes/no spec that at
-    least two of the products have ("battery" -> ``battery_mah`` for phones,
-    ``battery_hours`` for earbuds); strength is the product's rank on it.
+    The judging spec is the feature's first rankable spec (a number, yes/no, or
+    a name :data:`RANKABLE_TEXT` can read, like a GPU) that at least two of the
+    products have ("battery" -> ``battery_mah`` for phones, ``battery_hours``
+    for earbuds, "gaming" -> ``gpu`` for laptops); strength is the product's rank on it.
     """
     for spec in feature.specs:
-        values = [p.specs.get(spec) for p in products]
-        numeric = {i: float(v) for i, v in enumerate(values) if isinstance(v, (bool, int, float))}
+        ranked = {i: _rank_value(spec, p.specs.get(spec)) for i, p in enumerate(products)}
+        numeric = {i: v for i, v in ranked.items() if v is not None}
         if len(numeric) < 2:
             continue
         ordered = sorted(set(numeric.values()), reverse=spec not in LOWER_IS_BETTER)

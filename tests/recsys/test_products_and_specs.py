@@ -107,3 +107,26 @@ def test_prefer_a_feature(rich_recommender):
 def test_category_words_are_not_features(rich_recommender):
     assert rich_recommender.find_features("recommend me a camera") == []
     assert [f.id for f in rich_recommender.find_features("phone with great photos and 续航")] in (["camera", "battery"], ["battery", "camera"])
+
+
+@pytest.mark.parametrize("name, tier", [("Nvidia GeForce GTX 1080", 6.0), ("Nvidia GeForce GTX1050 Ti", 3.5), ("GeForce RTX 4060", 8.0),
+                                        ("AMD Radeon RX 560", 3.5), ("Nvidia GeForce MX150", 1.5), ("Intel HD Graphics 620", 0.0),
+                                        ("Apple M2", None), ("", None)])
+def test_graphics_tiers(name, tier):
+    from recsys.graphics import graphics_tier
+
+    assert graphics_tier(name) == tier
+
+
+def test_gaming_laptops_are_judged_on_the_gpu_not_the_ram():
+    """On the real catalog: among laptops, a GTX 1070 machine beats an integrated-graphics one with more RAM."""
+    from recsys.specs import feature_strength
+
+    catalog = Catalog.load(REAL.catalog_path, REAL.aliases_path)
+    laptops = [p for p in catalog.products if p.category == "laptop"]
+    fast = next(p for p in laptops if "1070" in str(p.specs.get("gpu")))
+    slow = max((p for p in laptops if "Intel" in str(p.specs.get("gpu"))), key=lambda p: p.specs.get("ram_gb") or 0)
+    assert slow.specs["ram_gb"] >= fast.specs["ram_gb"]
+    gaming = FeatureTable.load(REAL.features_path).features["gaming"]
+    spec, strength = feature_strength([slow, fast], gaming)
+    assert spec == "gpu" and strength[1] > strength[0]
