@@ -69,6 +69,7 @@ class ActionRecommendProducts(Action):
             max_price=budget.max_price if budget else None,
             k=RESULTS_PER_ANSWER,
             exclude_brands=request.exclude_brands,
+            exclude_items=request.exclude_items,
             prefer=self._preferred_feature(tracker, recommender),
         )
         events += [

@@ -14,6 +14,7 @@ what the conversation established before.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from statistics import median
 from typing import Any, Dict, List, Optional, Tuple
 
 from rasa_sdk import Tracker
@@ -107,6 +108,7 @@ class ShopperRequest:
     brand: Optional[str]
     budget: Optional[PriceRange]
     exclude_brands: Tuple[str, ...] = ()
+    exclude_items: Tuple[str, ...] = ()
 
 
 def read_request(tracker: Tracker, catalog: Catalog) -> ShopperRequest:
@@ -146,17 +148,21 @@ def read_request(tracker: Tracker, catalog: Catalog) -> ShopperRequest:
             budget = PriceRange(tracker.get_slot("min_price"), tracker.get_slot("max_price"))
 
     exclude: Tuple[str, ...] = ()
+    exclude_items: Tuple[str, ...] = ()
     if refinement.any and shown and not stated_budget:
-        prices = [p.price for p in shown]
+        # Like a salesperson: "cheaper" means cheaper than the middle of what was shown, and new products.
+        middle = median(p.price for p in shown)
+        exclude_items = tuple(p.id for p in shown)
         if refinement.cheaper:
-            budget = PriceRange(None, max(min(prices) - 1, 1))
+            budget = PriceRange(budget.min_price if budget and budget.min_price is not None and budget.min_price < middle else None,
+                                max(middle - 1, 1))
         elif refinement.pricier:
-            budget = PriceRange(max(prices) + 1, None)
+            budget = PriceRange(middle + 1, None)
     if refinement.other_brand and not stated_brand:
         exclude = tuple(sorted({p.brand for p in shown} | ({brand} if brand else set())))
         brand = None
     return ShopperRequest(language=language, category=category, unknown_category=unknown_category, brand=brand,
-                          budget=budget, exclude_brands=exclude)
+                          budget=budget, exclude_brands=exclude, exclude_items=exclude_items)
 
 
 def _shown(tracker: Tracker, catalog: Catalog) -> List[Any]:

@@ -58,6 +58,8 @@ class RecommendationQuery:
     exclude_seen: bool = True
     #: Brands the shopper has had enough of ("another brand", "换个牌子").
     exclude_brands: Tuple[str, ...] = ()
+    #: Products just shown that the shopper asked past ("cheaper", "more options"): show others.
+    exclude_items: Tuple[str, ...] = ()
     #: What matters most to the shopper (feature ids of ``features.yml``: "battery", "gaming"):
     #: among the best candidates for them, the strongest on it come first.
     prefer: Optional[str] = None
@@ -271,6 +273,8 @@ class Recommender:
         disliked = self._disliked.get(query.user_id) if query.user_id is not None else None
         if disliked:
             allowed[list(disliked)] = False
+        if query.exclude_items:
+            allowed[[self.catalog.index[item] for item in query.exclude_items]] = False
         history = self.history(query.user_id)
         sequence = self.sequence(query.user_id)
         user = None if query.user_id in self._changed_users else self._model_user_index.get(query.user_id)
@@ -430,6 +434,9 @@ class Recommender:
         for brand in (query.brand, *query.exclude_brands):
             if brand is not None and brand not in self.catalog.aliases.brands:
                 raise QueryError(f"unknown brand {brand!r}")
+        unknown = [item for item in query.exclude_items if item not in self.catalog]
+        if unknown:
+            raise QueryError(f"unknown product id {unknown[0]!r}")
         for name in ("min_price", "max_price"):
             value = getattr(query, name)
             if value is not None and (not np.isfinite(value) or value < 0):

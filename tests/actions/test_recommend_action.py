@@ -101,10 +101,12 @@ def test_recommender_failure_is_a_polite_message(monkeypatch):
 SHOWN_XIAOMI = {"category": "phone", "last_recommendations": ["phone-xiaomi-b", "phone-xiaomi-c"]}
 
 
-def test_cheaper_goes_below_the_cheapest_shown():
+def test_cheaper_goes_below_the_middle_of_the_list_shown_with_new_products():
     messages, slots = run(tracker("something cheaper", slots=SHOWN_XIAOMI))
-    assert all(p["price"] < 2499 and p["category"] == "phone" for p in payload(messages)["products"])
-    assert slots["max_price"] < 2499
+    products = payload(messages)["products"]
+    assert products and all(p["price"] < (2499 + 3999) / 2 and p["category"] == "phone" for p in products)
+    assert not {p["id"] for p in products} & set(SHOWN_XIAOMI["last_recommendations"])
+    assert slots["max_price"] < (2499 + 3999) / 2
 
 
 def test_another_brand_excludes_the_brands_shown():

@@ -49,6 +49,12 @@ def test_brand_and_price_range(small_recommender):
     assert sorted(ids(recs)) == ["phone-apple-a", "phone-apple-b"]
 
 
+def test_excluded_products_are_not_shown(small_recommender):
+    shown = ids(small_recommender.recommend(RecommendationQuery(category="phone", k=2)))
+    others = ids(small_recommender.recommend(RecommendationQuery(category="phone", k=2, exclude_items=tuple(shown))))
+    assert others and not set(others) & set(shown)
+
+
 def test_budget_below_everything_returns_nothing(small_recommender):
     assert small_recommender.recommend(RecommendationQuery(category="laptop", max_price=100)) == []
 
@@ -63,6 +69,7 @@ def test_budget_below_everything_returns_nothing(small_recommender):
         RecommendationQuery(max_price=float("nan")),
         RecommendationQuery(k=0),
         RecommendationQuery(k=10_000),
+        RecommendationQuery(exclude_items=("no-such-product",)),
     ],
 )
 def test_bad_queries_are_refused(small_recommender, query):
