@@ -15,7 +15,7 @@ from actions.base import shopper_language
 from actions.messages import t
 from actions.render import category_list, category_name, money, render_recommendations
 from actions.services import get_recommender
-from actions.recommendation_form import preferred_feature, stocked_categories
+from actions.recommendation_form import main_use, preferred_feature, stocked_categories
 from actions.shopper_request import read_request, request_messages
 
 logger = logging.getLogger(__name__)
@@ -97,12 +97,14 @@ class ActionRecommendProducts(Action):
 
     @staticmethod
     def _preferred_feature(tracker: Tracker, recommender) -> Optional[str]:
-        """The main use or feature the shopper asked for in this request, the latest mention first."""
+        """The main use or feature the shopper asked for in this request (the latest mention first), else earlier."""
         for message in reversed(request_messages(tracker)):
             feature = preferred_feature(message, recommender)
             if feature is not None:
                 return feature
-        return None
+        # Said earlier for this category ("mostly gaming", then "cheaper"): the form keeps it.
+        feature = main_use(tracker)
+        return feature if feature is not None and recommender.resolve_feature(feature) is not None else None
 
     @staticmethod
     def _explain_empty(language: str, catalog, query: RecommendationQuery) -> str:

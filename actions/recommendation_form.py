@@ -33,6 +33,9 @@ from actions.shopper_request import REQUEST_INTENTS, Stated, stated_in
 
 logger = logging.getLogger(__name__)
 
+#: ``shopping_need`` values that name a main use: "use:gaming".
+MAIN_USE_PREFIX = "use:"
+
 
 def stocked_categories(recommender: Recommender) -> List[str]:
     """The categories with products, in the alias table's order."""
@@ -71,7 +74,9 @@ class ValidateRecommendationForm(FormValidationAction):
         stated = self._stated(tracker)
         if stated is None:
             return {}
-        need = stated.need or self._main_use(tracker)
+        need = self._main_use(tracker) or stated.need
+        if need == "refinement" and tracker.get_slot("shopping_need") is not None:
+            return {}  # "cheaper" keeps what the shopper said matters ("mostly gaming")
         if need is not None:
             return {"shopping_need": need}
         if tracker.get_slot("requested_slot") == "shopping_need":
@@ -95,7 +100,13 @@ class ValidateRecommendationForm(FormValidationAction):
     @staticmethod
     def _main_use(tracker: Tracker) -> Optional[str]:
         feature = preferred_feature(tracker.latest_message or {}, get_recommender())
-        return f"use:{feature}" if feature else None
+        return f"{MAIN_USE_PREFIX}{feature}" if feature else None
+
+
+def main_use(tracker: Tracker) -> Optional[str]:
+    """The feature the form heard as this category's main use ("mostly gaming"), if any."""
+    need = tracker.get_slot("shopping_need")
+    return need[len(MAIN_USE_PREFIX):] if isinstance(need, str) and need.startswith(MAIN_USE_PREFIX) else None
 
 
 def preferred_feature(message: Dict[str, Any], recommender: Recommender) -> Optional[str]:

@@ -45,6 +45,8 @@ def constraints_text(language: str, catalog: Catalog, brand: Optional[str], min_
 
 #: Reason codes that name one product of the shopper's history (``params["item"]``).
 ITEM_REASONS = ("because_you_liked", "similar_to", "next_after")
+#: Reasons that come from the shopper's own history (not "popular", not "stands out on what you asked for").
+PERSONAL_REASONS = (*ITEM_REASONS, "matches_your_taste")
 
 
 def reason_text(language: str, reason: Reason, catalog: Catalog) -> str:
@@ -90,7 +92,7 @@ def render_recommendations(
     max_price: Optional[float] = None,
 ) -> tuple[str, Dict[str, Any]]:
     """Text and custom payload for a list of recommendations."""
-    personal = any(r.reason.code != "popular" for r in recommendations)
+    personal = any(r.reason.code in PERSONAL_REASONS for r in recommendations)
     intro = t(
         language,
         "recommend.intro_personal" if personal else "recommend.intro",

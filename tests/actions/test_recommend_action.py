@@ -140,6 +140,7 @@ def test_what_matters_reorders_and_explains(serve, rich_recommender):
     cards = payload(messages)["products"]
     assert cards[0]["id"] == "phone-xiaomi-b" and cards[0]["reason_code"] == "strong_feature"
     assert "Battery (mAh): 5100" in cards[0]["reason"]
+    assert messages[0]["text"].startswith("Here are")  # a new shopper: nothing they looked at to cite
 
 
 def test_unexpected_errors_are_polite(monkeypatch, recommender):

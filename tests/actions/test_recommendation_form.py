@@ -134,3 +134,12 @@ def test_an_earlier_request_does_not_leak_into_a_new_one():
     t = form_tracker(user("a Samsung phone"), user("thanks", "thank"), user("recommend me a phone under 9000"), form_started_at=None)
     messages, slots = trackers.run(ActionRecommendProducts(), t)
     assert slots["brand"] is None
+
+
+def test_a_correction_keeps_the_main_use():
+    """"mostly gaming", then "cheaper": still ranked for gaming."""
+    t = form_tracker(user("something cheaper"), slots={"category": "phone", "shopping_need": "use:battery"})
+    _, slots = validate(t)
+    assert "shopping_need" not in slots and slots["requested_slot"] is None
+    messages, _ = trackers.run(ActionRecommendProducts(), form_tracker(user("more options"), slots={"category": "phone", "shopping_need": "use:battery"}))
+    assert trackers.payloads(messages)[0]["products"][0]["reason_code"] == "strong_feature"

@@ -54,7 +54,7 @@ def test_add_to_cart_without_a_product_asks_which():
         ("I don't like the first one", SHOWN, 1.0, "I won't push the Xiaomi A"),
         ("the second one looks great", SHOWN, 5.0, "Glad you like the Xiaomi B"),
         ("给小米 A打4分", {}, 4.0, "已记录你给小米 A打了4星"),
-        ("第三个太丑了", SHOWN, 1.0, "不再向你推荐苹果 A"),
+        ("第三个太丑了", SHOWN, 1.0, "不会再向你推荐苹果 A"),
     ],
 )
 def test_feedback_is_recorded_as_a_rating(recommender, text, slots, stars, expected):
