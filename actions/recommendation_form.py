@@ -49,6 +49,14 @@ class ValidateRecommendationForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_recommendation_form"
 
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
+        try:
+            return await super().run(dispatcher, tracker, domain)
+        except Exception:  # never a 500 to Rasa: the shopper hears why, the form fills nothing
+            logger.exception("validate_recommendation_form failed")
+            dispatcher.utter_message(text=t(shopper_language(tracker), "error.unavailable"))
+            return []
+
     async def extract_category(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         stated = self._stated(tracker)
         if stated is None:
