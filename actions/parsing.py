@@ -1,7 +1,7 @@
 """Turning what shoppers type about money into numbers.
 
 Shoppers write budgets in many ways: "under 3000", "3k", "¥2,999", "5000元以内",
-"三千五左右", "2000到3000之间", "1.5w". Product names are full of numbers that
+"三千五左右", "2000到3000之间", "1.5w", "四五千". Product names are full of numbers that
 are not prices ("iPhone 15", "16GB", "65W", "6.7寸"), so a number only counts
 as money when it carries a currency mark or multiplier, sits next to a budget
 word, or is too large to be anything else.
@@ -94,6 +94,8 @@ _UPPER = re.compile(r"(under|below|less than|cheaper than|up to|at most|max(imum
 _LOWER = re.compile(r"(over|above|more than|at least|from|starting|>|≥|以上|起步|起|超过|高于|至少|不低于)", re.IGNORECASE)
 _AROUND = re.compile(r"(around|about|approximately|approx\.?|roughly|~|左右|上下|大概|差不多|大约)", re.IGNORECASE)
 _RANGE_JOIN = re.compile(r"^\s*(-|–|—|~|to|and|到|至|和)\s*$", re.IGNORECASE)
+#: "三四千", "四五千": two neighbouring digits before a unit, a colloquial range (3,000-4,000).
+_CN_NEIGHBOUR_RANGE = re.compile(r"(?<![零〇一二两三四五六七八九十百千万])([一二两三四五六七八])([二两三四五六七八九])(千|万)")
 _BUDGET_WORD = re.compile(r"(budget|price|cost|spend|yuan|rmb|预算|价格|价位|钱|元|块)", re.IGNORECASE)
 
 
@@ -136,6 +138,10 @@ def parse_budget(text: str) -> Optional[PriceRange]:
     if not text:
         return None
     text = _normalise(text).lower()
+    neighbours = _CN_NEIGHBOUR_RANGE.search(text)
+    if neighbours and _CN_DIGITS[neighbours.group(2)] == _CN_DIGITS[neighbours.group(1)] + 1:
+        unit = 1000 if neighbours.group(3) == "千" else 10000
+        return PriceRange(min_price=float(_CN_DIGITS[neighbours.group(1)] * unit), max_price=float(_CN_DIGITS[neighbours.group(2)] * unit))
     amounts = [a for a in _amounts(text) if a.value > 0]
     if not amounts:
         return None

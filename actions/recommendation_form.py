@@ -99,16 +99,33 @@ class ValidateRecommendationForm(FormValidationAction):
 
     @staticmethod
     def _stated(tracker: Tracker) -> Optional[Stated]:
-        """What the latest message says about the request; None when it is about something else."""
+        """What the latest message says about the request; None when it is about something else.
+
+        A bare answer to the form's question ("3000", "三千", "苹果") counts whatever intent NLU gave
+        it: alone, such a message is easy to misread ("3000" looks like nothing the model knows).
+        """
         message = tracker.latest_message or {}
-        if (message.get("intent") or {}).get("name") not in REQUEST_INTENTS:
-            return None
-        return stated_in(message, get_recommender().catalog)
+        stated = stated_in(message, get_recommender().catalog)
+        if (message.get("intent") or {}).get("name") in REQUEST_INTENTS:
+            return stated
+        if tracker.get_slot("requested_slot") is not None and is_bare_answer(message.get("text") or "", stated):
+            return stated
+        return None
 
     @staticmethod
     def _main_use(tracker: Tracker) -> Optional[str]:
         feature = preferred_feature(tracker.latest_message or {}, get_recommender())
         return f"{MAIN_USE_PREFIX}{feature}" if feature else None
+
+
+#: Longest message taken as a bare answer ("5000-8000", "around 3k", "华为的").
+BARE_ANSWER_MAX_CHARS = 16
+
+
+def is_bare_answer(text: str, stated: Stated) -> bool:
+    """A short message that names a budget, category or brand: an answer, not a new topic."""
+    return len(text.strip()) <= BARE_ANSWER_MAX_CHARS and (
+        stated.budget is not None or stated.category is not None or stated.brand is not None)
 
 
 def main_use(tracker: Tracker) -> Optional[str]:

@@ -33,6 +33,10 @@ from actions.parsing import PriceRange, parse_budget, parse_chinese_number
         ("cable under 50", PriceRange(max_price=50)),
         ("iPhone 15 under 8000", PriceRange(max_price=8000)),
         ("6.7寸 手机 2000以下", PriceRange(max_price=2000)),
+        ("四五千", PriceRange(min_price=4000, max_price=5000)),  # neighbouring digits: a colloquial range
+        ("三四千的笔记本", PriceRange(min_price=3000, max_price=4000)),
+        ("一两万", PriceRange(min_price=10000, max_price=20000)),
+        ("5000-8000", PriceRange(min_price=5000, max_price=8000)),
     ],
 )
 def test_budget_forms(text, expected):

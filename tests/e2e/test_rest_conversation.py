@@ -332,3 +332,14 @@ def test_asks_what_matters_and_uses_the_answer(rasa_url, language, ask, use, cat
     products = products_in(say(rasa_url, sender, use))
     assert all(p["category"] == category for p in products)
     assert products[0]["reason_code"] == "strong_feature"
+
+
+@pytest.mark.parametrize("language, ask, answer, max_price", [("en", "recommend me a phone", "3000", 3000),
+                                                              ("zh", "推荐一款手机", "三千", 3000),
+                                                              ("zh", "想买个笔记本", "四五千", 5000)])
+def test_a_bare_budget_answers_the_forms_question(rasa_url, language, ask, answer, max_price):
+    """A lone number is easy for NLU to misread; as the answer to the budget question it still counts."""
+    sender = f"e2e-bare-{language}-{answer}"
+    say(rasa_url, sender, ask)
+    products = products_in(say(rasa_url, sender, answer))
+    assert products and all(p["price"] <= max_price for p in products)
