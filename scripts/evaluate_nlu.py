@@ -34,6 +34,21 @@ def table(report: Dict[str, Dict[str, float]], title: str) -> List[str]:
     return lines + [""]
 
 
+def hand_written_notes(doc: Path) -> List[str]:
+    """The paragraphs people wrote between the generated header and the tables: kept across runs."""
+    if not doc.exists():
+        return []
+    lines = doc.read_text(encoding="utf-8").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("`rasa test nlu")), None)
+    end = next((i for i, line in enumerate(lines) if line.startswith("### ")), len(lines))
+    if start is None:
+        return []
+    notes = lines[start + 1:end]
+    while notes and not notes[0].strip():
+        notes.pop(0)
+    return [*notes, ""] if notes else []
+
+
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=3)
@@ -44,7 +59,8 @@ def main(argv: List[str] | None = None) -> int:
                     "--folds", str(args.folds), "--out", str(args.out)], cwd=PROJECT_ROOT, check=True)
     lines = ["# NLU evaluation", "",
              f"`rasa test nlu --cross-validation --folds {args.folds}` on `data/nlu`, written by `scripts/evaluate_nlu.py` "
-             f"on {datetime.now(timezone.utc):%Y-%m-%d}. Scores are on the held-out fold of each split.", ""]
+             f"on {datetime.now(timezone.utc):%Y-%m-%d}. Scores are on the held-out fold of each split.", "",
+             *hand_written_notes(args.doc)]
     for name, title in (("intent_report.json", "Intents"), ("DIETClassifier_report.json", "Entities (DIET)"),
                         ("response_selection_report.json", "FAQ answers (ResponseSelector)")):
         path = args.out / name
