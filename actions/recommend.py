@@ -45,7 +45,8 @@ class ActionRecommendProducts(Action):
             return []
 
         catalog = recommender.catalog
-        request = read_request(tracker, catalog)
+        messages = request_messages(tracker)
+        request = read_request(tracker, catalog, messages)
         language = request.language
         events: List[Dict[Text, Any]] = [SlotSet("language", language)]
         stocked = stocked_categories(recommender)
@@ -70,7 +71,7 @@ class ActionRecommendProducts(Action):
             k=RESULTS_PER_ANSWER,
             exclude_brands=request.exclude_brands,
             exclude_items=request.exclude_items,
-            prefer=self._preferred_feature(tracker, recommender),
+            prefer=self._preferred_feature(messages, tracker, recommender),
         )
         events += [
             SlotSet("category", query.category),
@@ -96,9 +97,9 @@ class ActionRecommendProducts(Action):
         return events + [SlotSet("last_recommendations", [r.product.id for r in recommendations])]
 
     @staticmethod
-    def _preferred_feature(tracker: Tracker, recommender) -> Optional[str]:
+    def _preferred_feature(messages: List[Dict[str, Any]], tracker: Tracker, recommender) -> Optional[str]:
         """The main use or feature the shopper asked for in this request (the latest mention first), else earlier."""
-        for message in reversed(request_messages(tracker)):
+        for message in reversed(messages):
             feature = preferred_feature(message, recommender)
             if feature is not None:
                 return feature

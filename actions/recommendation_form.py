@@ -8,9 +8,10 @@ while "recommend something" asks twice. A correction after a list ("cheaper",
 "换个牌子") keeps both filled and recommends again; a new category asks for
 that category's budget.
 
-Messages of other intents fill nothing, so the form rejects them and the
-rules answer them (a FAQ, a product question) or leave the form (compare,
-buy, goodbye); see data/rules/form.yml.
+Messages of other intents fill nothing (unless they are a bare answer such
+as "3000"), so the form rejects them and the rules answer them (a FAQ, a
+product question) or leave the form (compare, buy, goodbye); see
+data/rules/form.yml.
 """
 from __future__ import annotations
 

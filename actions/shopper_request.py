@@ -111,14 +111,14 @@ class ShopperRequest:
     exclude_items: Tuple[str, ...] = ()
 
 
-def read_request(tracker: Tracker, catalog: Catalog) -> ShopperRequest:
+def read_request(tracker: Tracker, catalog: Catalog, messages: Optional[List[Dict[str, Any]]] = None) -> ShopperRequest:
     """The current request, completed by what the conversation already established.
 
     A new category starts afresh (a phone budget says nothing about TVs);
     otherwise brand and budget carry over, and corrections ("cheaper",
     "换个牌子") adjust them relative to the products shown last.
     """
-    messages = request_messages(tracker)
+    messages = messages or request_messages(tracker)
     latest_text = messages[-1].get("text") or ""
     language = detect_language(latest_text, default=tracker.get_slot("language") or "en")
 
