@@ -67,13 +67,14 @@ class LinearIntentClassifier(GraphComponent, IntentClassifier):
             return cls(config, model_storage, resource)
 
     def train(self, training_data: TrainingData) -> Resource:
-        examples = [m for m in training_data.intent_examples if all(f is not None for f in sentence_features(m))]
-        labels = [m.get(INTENT) for m in examples]
+        featured = [(m.get(INTENT), *sentence_features(m)) for m in training_data.intent_examples]
+        featured = [(label, c, v) for label, c, v in featured if c is not None and v is not None]
+        labels = [label for label, _, _ in featured]
         if len(set(labels)) < 2:
             raise ValueError("LinearIntentClassifier needs examples of at least two intents "
                              "with sparse and dense sentence features")
-        counts = sp.vstack([sentence_features(m)[0] for m in examples]).tocsr()
-        vectors = np.vstack([sentence_features(m)[1] for m in examples])
+        counts = sp.vstack([c for _, c, _ in featured]).tocsr()
+        vectors = np.vstack([v for _, _, v in featured])
         self._model = IntentModel.fit(counts, vectors, labels, c=float(self._config["C"]),
                                       sentence_weight=float(self._config["sentence_weight"]))
         with self._model_storage.write_to(self._resource) as directory:

@@ -2,7 +2,7 @@
 
 With a few thousand hand-written examples and pretrained sentence vectors, a
 regularised linear model is the strong choice: on this project's data it scores
-about 0.93 weighted F1 held out, where DIET with the same features scored 0.86
+about 0.92 weighted F1 held out, where DIET with the same features scored 0.86
 (it fits the training set perfectly and leans on the sparse features). It also
 trains in seconds.
 
@@ -68,7 +68,8 @@ class IntentModel:
 
     def _design(self, counts: sp.spmatrix, vectors: np.ndarray) -> sp.csr_matrix:
         tf = sp.csr_matrix(counts, dtype=np.float64, copy=True)
-        tf.data = np.log(tf.data, where=tf.data > 0, out=np.zeros_like(tf.data)) + 1.0
+        tf.eliminate_zeros()  # counts are non-negative; what is left is positive
+        tf.data = np.log(tf.data) + 1.0
         tfidf = tf @ sp.diags(self.idf)
         norms = np.sqrt(np.asarray(tfidf.multiply(tfidf).sum(axis=1))).ravel()
         tfidf = sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ tfidf
