@@ -1,4 +1,4 @@
-"""The linear intent model and the pipeline component around it, trained on real features."""
+"""The linear intent model and the ensemble component around it, trained on real features."""
 from __future__ import annotations
 
 import numpy as np
@@ -12,7 +12,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from daogou_nlu.intent_classifier import LinearIntentClassifier
+from daogou_nlu.intent_classifier import ENCODER_FILE, EnsembleIntentClassifier
 from daogou_nlu.intent_model import IntentModel
 from daogou_nlu.sentence_encoder import SentenceEncoderFeaturizer, encode_sentences
 from daogou_nlu.tokenizer import MixedTokenizer
@@ -58,6 +58,10 @@ def test_saved_arrays_give_the_same_model():
     assert model.ranking(model.predict_proba(empty, probe)[0], 2)[0]["name"] == "request_recommendation"
 
 
+# One fine-tuned layer is enough for three intents and keeps the test quick.
+SMALL_TUNING = {"trainable_layers": 1, "epochs": 12, "batch_size": 8}
+
+
 @pytest.fixture
 def pipeline(tmp_path):
     """Tokenizer, word counts, sentence vectors and the classifier, each created as Rasa's graph would."""
@@ -68,7 +72,7 @@ def pipeline(tmp_path):
         return component.create({**component.get_default_config(), **config}, storage, Resource(name), context)
 
     return storage, [make(MixedTokenizer, "tokenizer"), make(CountVectorsFeaturizer, "counts"),
-                     make(SentenceEncoderFeaturizer, "vectors")], make(LinearIntentClassifier, "intents")
+                     make(SentenceEncoderFeaturizer, "vectors")], make(EnsembleIntentClassifier, "intents", **SMALL_TUNING)
 
 
 def _featurize(components, data):
@@ -84,8 +88,10 @@ def test_component_trains_saves_loads_and_classifies(pipeline):
     _featurize(featurizers, data)
     resource = classifier.train(data)
 
-    loaded = LinearIntentClassifier.load(LinearIntentClassifier.get_default_config(), storage, resource,
-                                         ExecutionContext(GraphSchema({}), node_name="intents"))
+    with storage.read_from(resource) as directory:
+        assert (directory / ENCODER_FILE).exists()
+    loaded = EnsembleIntentClassifier.load({**EnsembleIntentClassifier.get_default_config(), **SMALL_TUNING}, storage,
+                                           resource, ExecutionContext(GraphSchema({}), node_name="intents"))
     messages = [Message(data={TEXT: "能推荐一个 laptop 吗"}), Message(data={TEXT: "hello!"})]
     for component in featurizers:
         component.process(messages)
@@ -109,3 +115,9 @@ def test_training_on_one_intent_is_refused(pipeline):
     _featurize(featurizers, data)
     with pytest.raises(ValueError, match="two intents"):
         classifier.train(data)
+
+
+def test_an_encoder_share_outside_zero_to_one_is_refused(pipeline):
+    storage, _, _ = pipeline
+    with pytest.raises(ValueError, match="encoder_share"):
+        EnsembleIntentClassifier({"encoder_share": 1.5}, storage, Resource("intents"))
