@@ -1,12 +1,12 @@
 """How intent accuracy grows with training data: a fast learning curve for data/nlu.
 
 `scripts/evaluate_nlu.py` cross-validates the whole pipeline (one DIET entity
-training per fold), which takes about half an hour; this script answers a different question in a minute: is the
-held-out score limited by the model or by the data? It fits the pipeline's
-intent model (`daogou_nlu.intent_model.IntentModel`: TF-IDF of jieba words and
-character 1-4-grams plus multilingual-e5-small sentence vectors, softmax
-regression) on growing shares of each training fold, and writes a table and a
-plot:
+training and one encoder fine-tuning per fold), which takes most of an hour; this script answers a
+different question in a few minutes: is the held-out score limited by the model or by the data? It fits
+the linear half of the pipeline's intent ensemble (`daogou_nlu.intent_model.IntentModel`: TF-IDF of
+jieba words and character 1-4-grams plus multilingual-e5-small sentence vectors, softmax regression;
+the fine-tuned half would take minutes per point) on growing shares of each training fold, and writes a
+table and a plot:
 
     .venv/bin/python scripts/nlu_learning_curve.py
 
@@ -65,7 +65,7 @@ def _words(text: str) -> List[str]:
 
 def _fit_predict(train: Sequence[str], train_vectors: np.ndarray, train_labels: np.ndarray,
                  test: Sequence[str], test_vectors: np.ndarray) -> np.ndarray:
-    """The pipeline's intent model (`IntentModel`) on this script's own count features."""
+    """The pipeline's linear intent model (`IntentModel`) on this script's own count features."""
     chars = CountVectorizer(analyzer="char_wb", ngram_range=(1, 4))
     words = CountVectorizer(analyzer=_words)
     model = IntentModel.fit(sp.hstack([chars.fit_transform(train), words.fit_transform(train)]),
@@ -97,8 +97,8 @@ def learning_curve(texts: List[str], intents: np.ndarray, folds: int, seed: int)
 
 def write_report(points: List[CurvePoint], doc: Path, plot: Path, folds: int, n_examples: int) -> None:
     lines = ["# NLU learning curve", "",
-             f"Written by `scripts/nlu_learning_curve.py` on {datetime.now(timezone.utc):%Y-%m-%d}: the pipeline's "
-             f"intent model (TF-IDF of jieba words and character 1-4-grams plus multilingual-e5-small sentence vectors, "
+             f"Written by `scripts/nlu_learning_curve.py` on {datetime.now(timezone.utc):%Y-%m-%d}: the linear half of "
+             f"the pipeline's intent ensemble (TF-IDF of jieba words and character 1-4-grams plus multilingual-e5-small sentence vectors, "
              f"softmax regression), {folds}-fold stratified cross-validation over the "
              f"{n_examples} intent examples of `data/nlu`, trained on a growing share of each training fold.", "",
              "| share of training fold | training examples | held-out accuracy | weighted F1 |", "|---|---|---|---|"]
