@@ -55,7 +55,8 @@ class _Classifier(tf.keras.Model):
 
     def __init__(self, weights: E5Weights, first_layer: int, n_labels: int, dropout: float) -> None:
         super().__init__()
-        self.encoder = EncoderLayers(weights, first_layer, weights.layers, dropout, name="top_layers")
+        self.encoder = EncoderLayers(weights, first_layer, weights.layers, dropout, with_embeddings=False,
+                                     name="top_layers")
         self.dropout = tf.keras.layers.Dropout(dropout)
         self.head = tf.keras.layers.Dense(n_labels, name="head")
 
@@ -71,11 +72,11 @@ class FineTunedIntentEncoder:
         self.labels = np.asarray(labels).astype(str)
         self.tuning = tuning
         weights, self._tokenizer = _pretrained()
-        self._hidden = weights.hidden
-        first = weights.layers - tuning.trainable_layers
         if not 0 < tuning.trainable_layers <= weights.layers:
             raise ValueError(f"trainable_layers must be 1..{weights.layers}, not {tuning.trainable_layers}")
-        self._frozen = EncoderLayers(weights, 0, first, dropout=0.0, name="frozen_layers")
+        self._hidden = weights.hidden
+        first = weights.layers - tuning.trainable_layers
+        self._frozen = EncoderLayers(weights, 0, first, dropout=0.0, with_embeddings=True, name="frozen_layers")
         self._classifier = _Classifier(weights, first, len(self.labels), tuning.dropout)
         self._weights = weights
         signature = [tf.TensorSpec((None, None, weights.hidden), tf.float32), tf.TensorSpec((None, None), tf.float32)]
@@ -102,13 +103,13 @@ class FineTunedIntentEncoder:
     def fit(cls, texts: Sequence[str], labels: Sequence[str], tuning: FineTuning = FineTuning(),
             show_progress: bool = True) -> "FineTunedIntentEncoder":
         names, targets = np.unique(np.asarray(labels).astype(str), return_inverse=True)
+        tf.random.set_seed(tuning.seed)  # before the head is built, so its initial weights are reproducible
         model = cls(names, tuning)
         model._train(list(texts), targets, show_progress)
         return model
 
     def _train(self, texts: List[str], targets: np.ndarray, show_progress: bool) -> None:
         tuning = self.tuning
-        tf.random.set_seed(tuning.seed)
         rng = np.random.default_rng(tuning.seed)
         states = self._lower_states(texts)
         steps_per_epoch = int(np.ceil(len(texts) / tuning.batch_size))

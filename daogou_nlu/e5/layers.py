@@ -75,13 +75,14 @@ class TransformerLayer(tf.keras.layers.Layer):
 
 
 class EncoderLayers(tf.keras.layers.Layer):
-    """Layers [first, last) of the encoder: from word vectors when first is 0, else from layer first-1's states."""
+    """Layers [first, last) of the encoder, reading word vectors when `with_embeddings`, else layer first-1's states."""
 
     def __init__(self, weights: E5Weights, first: int = 0, last: Optional[int] = None, dropout: float = 0.1,
-                 **kwargs) -> None:
+                 with_embeddings: Optional[bool] = None, **kwargs) -> None:
         super().__init__(**kwargs)
         last = weights.layers if last is None else last
-        self.embeddings = Embeddings(weights, name="embeddings") if first == 0 else None
+        with_embeddings = first == 0 if with_embeddings is None else with_embeddings
+        self.embeddings = Embeddings(weights, name="embeddings") if with_embeddings else None
         self.blocks = [TransformerLayer(weights, i, dropout, name=f"layer{i}") for i in range(first, last)]
 
     def call(self, x: tf.Tensor, mask: tf.Tensor, training: bool = False) -> tf.Tensor:

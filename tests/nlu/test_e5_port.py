@@ -44,13 +44,25 @@ def test_keras_encoder_reproduces_the_engine_vectors(engine):
     assert cosine.min() > 0.999
 
 
+@pytest.mark.parametrize("trainable_layers", [4, 12])
+def test_frozen_and_trainable_parts_together_are_the_pretrained_encoder(engine, trainable_layers):
+    model = FineTunedIntentEncoder(["a", "b"], FineTuning(trainable_layers=trainable_layers))
+    weights, tokenizer = _pretrained()
+    x, mask = padded_batch([weights.word_vectors(np.array(tokenizer.encode(t))) for t in TEXTS])
+    x, mask = tf.constant(x), tf.constant(mask)
+    vectors = mean_pool(model._classifier.encoder(model._frozen(x, mask), mask), mask).numpy()
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    assert np.sum(vectors * engine.query(TEXTS), axis=1).min() > 0.999
+
+
 def test_fine_tuning_learns_intents_and_saves_without_pickle():
-    texts = ["hi", "hello there", "你好", "早上好", "bye", "see you", "再见", "拜拜",
-             "recommend a phone", "推荐一款耳机", "i need a laptop", "想买个平板"]
-    labels = ["greet"] * 4 + ["goodbye"] * 4 + ["request_recommendation"] * 4
+    texts = ["hi", "hello there", "你好", "早上好", "hey", "在吗",
+             "bye", "see you", "再见", "拜拜", "goodbye", "see you later",
+             "recommend a phone", "推荐一款耳机", "i need a laptop", "想买个平板", "suggest some earbuds", "想要个手表"]
+    labels = ["greet"] * 6 + ["goodbye"] * 6 + ["request_recommendation"] * 6
     model = FineTunedIntentEncoder.fit(texts, labels, FineTuning(trainable_layers=1, epochs=15, batch_size=4),
                                        show_progress=False)
-    probe = ["hey there", "goodbye!", "推荐个手机"]
+    probe = ["hey there", "bye for now", "推荐个手机"]
     probabilities = model.predict_proba(probe)
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-5)
     assert list(model.labels[probabilities.argmax(axis=1)]) == ["greet", "goodbye", "request_recommendation"]
