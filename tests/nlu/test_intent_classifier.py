@@ -121,3 +121,19 @@ def test_an_encoder_share_outside_zero_to_one_is_refused(pipeline):
     storage, _, _ = pipeline
     with pytest.raises(ValueError, match="encoder_share"):
         EnsembleIntentClassifier({"encoder_share": 1.5}, storage, Resource("intents"))
+
+
+def test_without_fine_tuning_only_the_linear_model_is_trained_and_saved(pipeline):
+    storage, featurizers, _ = pipeline
+    context = ExecutionContext(GraphSchema({}), node_name="intents")
+    config = {**EnsembleIntentClassifier.get_default_config(), "fine_tune": False}
+    classifier = EnsembleIntentClassifier.create(config, storage, Resource("intents"), context)
+    data = TrainingData([Message(data={TEXT: t, INTENT: intent}) for intent, ts in EXAMPLES.items() for t in ts])
+    _featurize(featurizers, data)
+    resource = classifier.train(data)
+    with storage.read_from(resource) as directory:
+        assert not (directory / ENCODER_FILE).exists()
+    message = Message(data={TEXT: "清除我的个人数据"})
+    for component in [*featurizers, EnsembleIntentClassifier.load(config, storage, resource, context)]:
+        component.process([message])
+    assert message.get(INTENT)["name"] == "privacy_forget_me"
