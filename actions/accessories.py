@@ -20,7 +20,7 @@ class ActionFindAccessories(ShopAction):
     def respond(self, turn: Turn) -> None:
         products = referenced_products(turn.tracker, turn.recommender, limit=1)
         if not products:
-            turn.say("ask.which_product")
+            turn.say_product_not_found()
             return
         device = products[0]
         name = device.display_name(turn.language)

@@ -49,6 +49,14 @@ class Turn:
         value = next(self.tracker.get_latest_entity_values(name), None)
         return None if value is None else str(value)
 
+    def say_product_not_found(self) -> None:
+        """No product to act on: name the one we could not find, else ask which one is meant."""
+        unknown = self.entity("product")
+        if unknown:
+            self.say("error.unknown_product", what=unknown)
+        else:
+            self.say("ask.which_product")
+
 
 def shopper_language(tracker: Tracker) -> str:
     """The language of the latest message, else the one the conversation has been in."""

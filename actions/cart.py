@@ -17,8 +17,7 @@ class ActionAddToCart(ShopAction):
     def respond(self, turn: Turn) -> None:
         products = referenced_products(turn.tracker, turn.recommender, limit=1)
         if not products:
-            unknown = turn.entity("product")
-            turn.say("error.unknown_product", what=unknown) if unknown else turn.say("ask.which_product")
+            turn.say_product_not_found()
             return
         product = products[0]
         name = product.display_name(turn.language)

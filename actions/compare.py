@@ -22,7 +22,12 @@ class ActionCompareProducts(ShopAction):
             shown = [turn.recommender.product(pid) for pid in turn.tracker.get_slot("last_recommendations")[:MAX_COMPARED]]
             products = [p for p in shown if p is not None]
         if len(products) < 2:
-            turn.say("compare.need_two")
+            missing = [m for m in turn.tracker.get_latest_entity_values("product")
+                       if turn.recommender.resolve_product(str(m)) is None]
+            if missing:
+                turn.say("error.unknown_product", what=str(missing[0]))
+            else:
+                turn.say("compare.need_two")
             return
         text, payload = comparison(turn.language, turn.recommender.compare([p.id for p in products]))
         turn.dispatcher.utter_message(text=text)

@@ -25,6 +25,9 @@ class ActionGiveFeedback(ShopAction):
     def respond(self, turn: Turn) -> None:
         feedback = parse_feedback(turn.text)
         products = referenced_products(turn.tracker, turn.recommender, limit=1)
+        if not products and turn.entity("product"):
+            turn.say_product_not_found()  # about a product we do not have: nothing to record
+            return
         if not products:
             turn.say("feedback.general_positive" if feedback.positive else "feedback.general_negative")
             return

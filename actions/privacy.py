@@ -1,9 +1,11 @@
 """``action_show_my_data`` and ``action_forget_me``: what is stored about the shopper, and erasing it.
 
 Stored data is the shopper's events in the recommender's database (views,
-carts, purchases, ratings, under their sender id) plus what this
-conversation remembers in slots. Forgetting deletes the events, drops the
-shopper's in-memory history, and resets the remembering slots.
+carts, purchases, ratings, under their sender id) plus the conversation in
+Rasa's tracker store, with what it remembers in slots. Forgetting deletes the
+events, drops the shopper's in-memory history and resets the remembering
+slots; the tracker store (`daogou_server.tracker_store`) erases the stored
+conversation when it sees this action run.
 """
 from __future__ import annotations
 

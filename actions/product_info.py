@@ -19,11 +19,7 @@ class ActionProductInfo(ShopAction):
     def respond(self, turn: Turn) -> None:
         products = referenced_products(turn.tracker, turn.recommender, limit=1)
         if not products:
-            unknown = turn.entity("product")
-            if unknown:
-                turn.say("error.unknown_product", what=unknown)
-            else:
-                turn.say("ask.which_product")
+            turn.say_product_not_found()
             return
         product = products[0]
         turn.events.append(SlotSet("last_product", product.id))

@@ -3,7 +3,10 @@
 Order of trust: products NLU extracted (resolved by the recommender's product
 finder), products named anywhere in the text, positions in the last list we
 showed (``last_recommendations``), and finally the product talked about last
-(``last_product``).
+(``last_product``). "It" never stands in for a product the shopper named and we
+could not find ("how much is the nokia 9999?" after a Pixel 8): answering about,
+rating or carting the previous product instead would be wrong, so the actions
+say they could not find it (`Turn.say_product_not_found`).
 """
 from __future__ import annotations
 
@@ -20,6 +23,8 @@ _EN_ORDINAL = re.compile(r"\b(first|1st|second|2nd|third|3rd|fourth|4th|fifth|5t
 _ZH_ORDINAL = re.compile(r"第([一二三四五1-5])(?:个|款|台|部|只|项)?|最后(?:一)?(?:个|款)")
 _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|2|3)\b|前([两二三23])(?:个|款)", re.IGNORECASE)
 _COUNTS = {"two": 2, "three": 3, "2": 2, "3": 3, "两": 2, "二": 2, "三": 3}
+# Letters and digits in one word, as model codes are ("z99", "s24", "x1"); not "1st" or "5g".
+_MODEL_CODE = re.compile(r"(?<![a-z0-9])(?!\d+(?:st|nd|rd|th|g|gb|tb|k|w|mah|hz|mp)\b)(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{2,}(?![a-z0-9])")
 
 
 def ordinals(text: str, available: int) -> List[int]:
@@ -59,11 +64,34 @@ def referenced_products(tracker: Tracker, recommender: Recommender, limit: int =
     for position in ordinals(text, len(shown)):
         add(shown[position])
     if not found:
-        last = tracker.get_slot("last_product")
-        add(recommender.product(last) if last else None)
+        last_id = tracker.get_slot("last_product")
+        last = recommender.product(last_id) if last_id else None
+        unresolved = [str(m) for m in tracker.get_latest_entity_values("product")]
+        if (last is not None and all(_names_part_of(last, mention) for mention in unresolved)
+                and not _names_something_else(text, last, recommender)):
+            add(last)
     return found
 
 
-def mentioned_something(tracker: Tracker) -> bool:
-    """Whether the message names a product we could not find (so "it" must not stand in for it)."""
-    return any(True for _ in tracker.get_latest_entity_values("product"))
+def _names_something_else(text: str, last: Product, recommender: Recommender) -> bool:
+    """Whether the text names another brand or a model code ("z99", "s24") than the last product's.
+
+    NLU does not always tag a product we do not sell ("add the nokia 9999 ultra to my cart"),
+    so the text itself is checked before "it" stands in for the last product.
+    """
+    brands = recommender.catalog.aliases.find_in_text("brand", text)
+    if brands and last.brand not in brands:
+        return True
+    names = _squeezed(" ".join((last.id, last.display_name("en"), last.display_name("zh"))))
+    return any(code not in names for code in _MODEL_CODE.findall(text.lower()))
+
+
+def _names_part_of(product: Product, mention: str) -> bool:
+    """Whether a mention we could not resolve ("the pixel", "小米") is part of this product's name."""
+    wanted = _squeezed(mention)
+    return bool(wanted) and any(wanted in _squeezed(name) for name in
+                                (product.id, product.display_name("en"), product.display_name("zh")))
+
+
+def _squeezed(text: str) -> str:
+    return re.sub(r"[\s\-_]+", "", text).lower()

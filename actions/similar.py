@@ -20,7 +20,7 @@ class ActionFindSimilar(ShopAction):
     def respond(self, turn: Turn) -> None:
         products = referenced_products(turn.tracker, turn.recommender, limit=1)
         if not products:
-            turn.say("ask.which_product")
+            turn.say_product_not_found()
             return
         anchor = products[0]
         similar = [r.product for r in turn.recommender.similar(anchor.id, k=RESULTS)]

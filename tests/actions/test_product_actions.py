@@ -2,7 +2,9 @@
 import pytest
 
 from actions.accessories import ActionFindAccessories
+from actions.cart import ActionAddToCart
 from actions.compare import ActionCompareProducts
+from actions.feedback import ActionGiveFeedback
 from actions.product_info import ActionProductInfo
 from actions.similar import ActionFindSimilar
 from tests.actions.trackers import payloads, run, texts, tracker
@@ -56,6 +58,49 @@ def test_feature_questions(text, entities, slots, expected):
 def test_unknown_or_missing_products_get_a_helpful_answer(text, entities, expected):
     messages, _ = run(ActionProductInfo(), tracker(text, "ask_product_info", entities))
     assert expected in texts(messages)
+
+
+@pytest.mark.parametrize(
+    "action, text, intent",
+    [
+        (ActionProductInfo(), "how much is the Nokia 9999 Ultra", "ask_product_info"),
+        (ActionGiveFeedback(), "i love the Nokia 9999 Ultra", "give_feedback"),
+        (ActionAddToCart(), "add the Nokia 9999 Ultra to my cart", "add_to_cart"),
+        (ActionFindSimilar(), "something like the Nokia 9999 Ultra", "find_similar"),
+        (ActionFindAccessories(), "cases for the Nokia 9999 Ultra", "find_accessories"),
+        (ActionCompareProducts(), "compare the Xiaomi A with the Nokia 9999 Ultra", "compare_products"),
+    ],
+)
+def test_a_named_product_we_lack_is_not_replaced_by_the_last_one(recommender, action, text, intent):
+    """"It" must not stand in for a product the shopper named: no answer, rating or cart about the wrong one."""
+    before = recommender.shopper_data("shopper-test")
+    entities = [{"entity": "product", "value": "Nokia 9999 Ultra"}]
+    messages, slots = run(action, tracker(text, intent, entities, slots={"last_product": "phone-xiaomi-b"}))
+    assert texts(messages).startswith('Sorry, I couldn\'t find "Nokia 9999 Ultra"'), texts(messages)
+    assert not payloads(messages) and "last_product" not in slots
+    assert recommender.shopper_data("shopper-test") == before  # nothing recorded
+
+
+@pytest.mark.parametrize("text", ["add the lenovo yoga 9 to my cart", "add the z99 to my cart", "把联想小新加入购物车"])
+def test_a_product_nlu_did_not_tag_is_not_replaced_by_the_last_one(recommender, text):
+    """Another brand or a model code in the text: asking beats carting the wrong product."""
+    messages, slots = run(ActionAddToCart(), tracker(text, "add_to_cart", slots={"last_product": "phone-xiaomi-b"}))
+    assert texts(messages).startswith(("Which product do you mean?", "你指的是哪款商品")) and not slots.get("last_product")
+    assert recommender.shopper_data("shopper-test") == []
+
+
+@pytest.mark.parametrize("text", ["add it to my cart", "加入购物车", "add the xiaomi to my cart", "add the xiaomi b to cart"])
+def test_it_means_the_last_product(recommender, text):
+    messages, slots = run(ActionAddToCart(), tracker(text, "add_to_cart", slots={"last_product": "phone-xiaomi-b"}))
+    assert slots["last_product"] == "phone-xiaomi-b", texts(messages)
+
+
+@pytest.mark.parametrize("mention", ["xiaomi", "Xiaomi-B"])
+def test_part_of_the_last_products_name_still_means_it(mention):
+    entities = [{"entity": "product", "value": mention}]
+    messages, slots = run(ActionProductInfo(), tracker(f"how much is the {mention}", "ask_product_info", entities,
+                                                       slots={"last_product": "phone-xiaomi-b"}))
+    assert slots["last_product"] == "phone-xiaomi-b" and "¥2,499" in texts(messages)
 
 
 def test_compare_named_products_side_by_side():

@@ -89,7 +89,7 @@ def test_show_my_data_lists_stored_events():
 
 def test_show_my_data_for_a_new_shopper_in_chinese():
     messages, _ = run(ActionShowMyData(), tracker("看看我的数据", "privacy_show_data", sender="nobody"))
-    assert texts(messages) == "我这里没有存储任何关于你的数据。"
+    assert texts(messages) == "我这里没有你的浏览或购买记录，只保存了我们的对话。说“删除我的数据”，我就会清除。"
 
 
 def test_forget_me_deletes_events_history_and_memory(recommender):

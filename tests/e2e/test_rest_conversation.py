@@ -9,6 +9,7 @@ import json
 import os
 import signal
 import socket
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -50,12 +51,21 @@ def wait_until_up(url: str, process: subprocess.Popen, log: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def rasa_url(tmp_path_factory) -> Iterator[str]:
+def workdir(tmp_path_factory) -> Path:
+    """The servers' endpoints, logs and conversation store."""
+    return tmp_path_factory.mktemp("servers")
+
+
+@pytest.fixture(scope="module")
+def rasa_url(workdir) -> Iterator[str]:
     assert RASA_MODEL.exists(), "no trained Rasa model: run `make models` (make test does)"
-    workdir = tmp_path_factory.mktemp("servers")
     action_port, rasa_port = free_port(), free_port()
     endpoints = workdir / "endpoints.yml"
-    endpoints.write_text(f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n')
+    endpoints.write_text(
+        f'action_endpoint:\n  url: "http://127.0.0.1:{action_port}/webhook"\n'
+        "tracker_store:\n  type: daogou_server.tracker_store.ForgettingSQLTrackerStore\n"
+        f"  dialect: sqlite\n  db: {workdir / 'conversations.db'}\n"
+    )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     commands = {
         "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
@@ -90,6 +100,14 @@ def say(rasa_url: str, sender: str, message: str) -> List[dict]:
     response = requests.post(f"{rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": message}, timeout=60)
     assert response.status_code == 200, response.text
     return response.json()
+
+
+def stored_user_texts(workdir: Path, sender: str) -> List[str]:
+    """What the conversation store holds of what the shopper typed."""
+    with sqlite3.connect(workdir / "conversations.db") as connection:
+        rows = connection.execute("select data from events where sender_id = ? and type_name = 'user' order by id",
+                                  (sender,)).fetchall()
+    return [json.loads(data)["text"] for (data,) in rows]
 
 
 def products_in(replies: List[dict]) -> List[dict]:
@@ -200,7 +218,7 @@ SHOPPING_PATHS = {
 
 
 @pytest.mark.parametrize("language", ["en", "zh"])
-def test_shopping_conversation(rasa_url, catalog, language):
+def test_shopping_conversation(rasa_url, workdir, catalog, language):
     """Ask, narrow down (cheaper, another brand), switch category, learn, compare, buy, see and erase my data."""
     path, sender = SHOPPING_PATHS[language], f"e2e-path-{language}"
     markers = path["markers"]
@@ -232,8 +250,11 @@ def test_shopping_conversation(rasa_url, catalog, language):
     laptops = products_in(say(rasa_url, sender, path["switch_budget"]))
     assert laptops and all(p["category"] == "laptop" and p["price"] <= 8000 for p in laptops)
 
+    assert path["ask"] in stored_user_texts(workdir, sender)
     assert markers["forget"] in texts_of(say(rasa_url, sender, path["forget"]))
+    assert not stored_user_texts(workdir, sender)  # the stored conversation is erased too, with the request
     assert "shopper_data" not in json.dumps(say(rasa_url, sender, path["show"]))
+    assert stored_user_texts(workdir, sender) == [path["show"]]
 
 
 @pytest.mark.parametrize(

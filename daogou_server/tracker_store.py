@@ -1,0 +1,65 @@
+"""Rasa's SQL tracker store, kept on disk by default and erasing a shopper's conversation when asked.
+
+Why not Rasa's in-memory default: the assistant remembers across sessions
+("what did you recommend yesterday?") through slots carried into the next
+session, and that memory has to outlive a restart of the server. SQLite needs
+no set-up; the production profile points the same store at PostgreSQL.
+
+Why a subclass: the stored conversation holds everything the shopper typed, so
+"forget me" must erase it too, not only the recommender's events. When a
+tracker reaches the store with an `action_forget_me` that is not stored yet,
+every stored event of that shopper is deleted and only the events from that
+action on are kept, in the database and in the tracker being saved. Rasa's
+tracker stays the single record of the conversation; nothing else copies it.
+"""
+from __future__ import annotations
+
+import collections
+import logging
+from pathlib import Path
+from typing import Any, Optional, Text
+
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.trackers import DialogueStateTracker
+
+logger = logging.getLogger(__name__)
+
+FORGET_ACTION = "action_forget_me"
+
+
+def last_forget_index(tracker: DialogueStateTracker) -> Optional[int]:
+    """Position in `tracker.events` of the latest run of the forget action, or None."""
+    for index in range(len(tracker.events) - 1, -1, -1):
+        event = tracker.events[index]
+        if isinstance(event, ActionExecuted) and event.action_name == FORGET_ACTION:
+            return index
+    return None
+
+
+class ForgettingSQLTrackerStore(SQLTrackerStore):
+    """`SQLTrackerStore` (SQLite file by default) that erases a shopper's stored events on `action_forget_me`."""
+
+    def __init__(self, dialect: Text = "sqlite", db: Text = "var/conversations.db", **kwargs: Any) -> None:
+        if dialect == "sqlite" and not kwargs.get("host"):
+            Path(db).parent.mkdir(parents=True, exist_ok=True)  # SQLite creates the file, not its folder
+        super().__init__(dialect=dialect, db=db, **kwargs)
+
+    async def save(self, tracker: DialogueStateTracker) -> None:
+        forget_at = last_forget_index(tracker)
+        if forget_at is not None and forget_at >= self._stored_events(tracker.sender_id):
+            deleted = self._delete_conversation(tracker.sender_id)
+            tracker.events = collections.deque(list(tracker.events)[forget_at:], maxlen=tracker.events.maxlen)
+            logger.info("Erased a shopper's stored conversation (%d events) on request.", deleted)
+        await super().save(tracker)
+
+    def _stored_events(self, sender_id: Text) -> int:
+        """How many events of the shopper's latest session are stored: `tracker.events` begins with them."""
+        with self.session_scope() as session:
+            return self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
+
+    def _delete_conversation(self, sender_id: Text) -> int:
+        with self.session_scope() as session:
+            deleted = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).delete()
+            session.commit()
+            return int(deleted)
