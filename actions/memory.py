@@ -2,8 +2,8 @@
 
 The memory is the ``last_recommendations`` slot, kept in Rasa's tracker store:
 ``carry_over_slots_to_new_session`` carries it into the shopper's next
-session, so it answers across sessions for as long as the tracker store keeps
-the conversation (in memory on one machine; a SQL tracker store in production).
+session, so it answers across sessions and restarts: the tracker store is a
+SQLite file by default (`endpoints.yml`, `daogou_server.tracker_store`).
 """
 from __future__ import annotations
 
