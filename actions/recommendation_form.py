@@ -30,7 +30,7 @@ from actions.base import ShopAction, Turn, shopper_language
 from actions.messages import t
 from actions.render import category_list, category_name
 from actions.services import get_recommender
-from actions.shopper_request import REQUEST_INTENTS, Stated, stated_in
+from actions.shopper_request import REQUEST_INTENTS, Stated, request_messages, stated_in
 
 logger = logging.getLogger(__name__)
 
@@ -68,8 +68,9 @@ class ValidateRecommendationForm(FormValidationAction):
             if stated.category == tracker.get_slot("category"):
                 return {"category": stated.category}
             if stated.category in stocked_categories(recommender):
-                # A new category: what narrowed the old one (a phone budget) says nothing about it.
-                return {"category": stated.category, "shopping_need": None}
+                # A new category: what narrowed the old one (a phone budget) says nothing about it,
+                # but what this request said before naming any category ("3k" ... "a phone") does.
+                return {"category": stated.category, "shopping_need": self._earlier_need(tracker)}
             dispatcher.utter_message(text=t(language, "form.not_stocked", category=category_name(language, stated.category)))
             return {"category": None}
         if tracker.get_slot("category") is None:
@@ -111,6 +112,17 @@ class ValidateRecommendationForm(FormValidationAction):
             return stated
         if tracker.get_slot("requested_slot") is not None and is_bare_answer(message.get("text") or "", stated):
             return stated
+        return None
+
+    @staticmethod
+    def _earlier_need(tracker: Tracker) -> Optional[str]:
+        """A budget, brand or main use stated earlier in this request, before its category."""
+        recommender = get_recommender()
+        for message in reversed(request_messages(tracker)[:-1]):
+            feature = preferred_feature(message, recommender)
+            need = f"{MAIN_USE_PREFIX}{feature}" if feature else stated_in(message, recommender.catalog).need
+            if need in ("budget", "brand") or feature:
+                return need
         return None
 
     @staticmethod

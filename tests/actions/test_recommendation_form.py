@@ -166,3 +166,13 @@ def test_a_real_question_during_the_form_is_not_taken_for_an_answer():
                      slots={"category": "phone", "requested_slot": "shopping_need"}, form_started_at=0)
     _, slots = validate(t)
     assert "shopping_need" not in slots
+
+
+@pytest.mark.parametrize("first, need", [("3k", "budget"), ("三千以内", "budget"), ("something from xiaomi", "brand"),
+                                         ("something for gaming", "use:gaming")])
+def test_a_need_said_before_the_category_is_not_asked_again(first, need):
+    """"3k" / (what are you shopping for?) / "a phone": recommend, do not ask for the budget again."""
+    t = form_tracker(user(first), user("a phone", entities=[{"entity": "category", "value": "phone"}]),
+                     slots={"requested_slot": "category"}, form_started_at=0)
+    _, slots = validate(t)
+    assert slots["category"] == "phone" and slots["shopping_need"] == need and slots["requested_slot"] is None
