@@ -87,7 +87,7 @@ def _names_something_else(text: str, last: Product, recommender: Recommender) ->
 
 
 def _names_part_of(product: Product, mention: str) -> bool:
-    """Whether a mention we could not resolve ("the pixel", "小米") is part of this product's name."""
+    """Whether a mention we could not resolve ("pixel" after the Pixel 8) is part of this product's name."""
     wanted = _squeezed(mention)
     return bool(wanted) and any(wanted in _squeezed(name) for name in
                                 (product.id, product.display_name("en"), product.display_name("zh")))
