@@ -42,6 +42,20 @@ def table(report: Dict[str, Dict[str, float]], title: str) -> List[str]:
     return lines + [""]
 
 
+def accuracy_by_file(errors: Path, nlu_dir: Path) -> List[str]:
+    """Held-out intent accuracy of each training file: where the hard examples are, and what a new file adds."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    missed = {error["text"] for error in json.loads(errors.read_text(encoding="utf-8"))}
+    lines = ["### Intents by training file", "", "| file | examples | missed | accuracy |", "|---|---|---|---|"]
+    for path in sorted(nlu_dir.glob("*.yml")):
+        texts = [message.get("text") for message in load_data(str(path)).intent_examples]
+        if texts:
+            wrong = sum(text in missed for text in texts)
+            lines.append(f"| {path.name} | {len(texts)} | {wrong} | {1 - wrong / len(texts):.3f} |")
+    return lines + [""]
+
+
 def reports(folder: Path) -> List[str]:
     """Tables for the Rasa reports that a test run left in `folder`."""
     lines: List[str] = []
@@ -91,6 +105,8 @@ def main(argv: List[str] | None = None) -> int:
              f"on {datetime.now(timezone.utc):%Y-%m-%d}. Scores are on the held-out fold of each split.", "",
              *hand_written_notes(args.doc)]
     lines += reports(args.out)
+    if (args.out / "intent_errors.json").exists():
+        lines += accuracy_by_file(args.out / "intent_errors.json", PROJECT_ROOT / "data" / "nlu")
     if (heldout_out / "intent_report.json").exists():
         tested = json.loads((heldout_out / "tested_model.json").read_text(encoding="utf-8"))
         lines += ["## Independent test messages", "",
