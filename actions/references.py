@@ -24,7 +24,10 @@ _ZH_ORDINAL = re.compile(r"第([一二三四五1-5])(?:个|款|台|部|只|项)?
 _FIRST_N = re.compile(r"\b(?:first|top)\s+(two|three|2|3)\b|前([两二三23])(?:个|款)", re.IGNORECASE)
 _COUNTS = {"two": 2, "three": 3, "2": 2, "3": 3, "两": 2, "二": 2, "三": 3}
 # Letters and digits in one word, as model codes are ("z99", "s24", "x1"); not "1st" or "5g".
-_MODEL_CODE = re.compile(r"(?<![a-z0-9])(?!\d+(?:st|nd|rd|th|g|gb|tb|k|w|mah|hz|mp)\b)(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{2,}(?![a-z0-9])")
+# Spec words with digits are not model names: chip and GPU tiers (i7, r9, m3, rtx4060), ip68, wifi6e, usb4, ddr5, bt5, hdmi2.
+_SPEC_CODE = r"(?:i[3579]|r[3579]|m[1-4]|[rg]tx\d{3,4}|ipx?\d{1,2}|wifi\d[a-z]?|usb\d|(?:lp)?ddr\d[a-z]?|bt\d|hdmi\d)(?![a-z0-9])"
+_MODEL_CODE = re.compile(r"(?<![a-z0-9])(?!\d+(?:st|nd|rd|th|g|gb|tb|k|w|mah|hz|mp)\b)(?!" + _SPEC_CODE + r")"
+                         r"(?=[a-z]*\d)(?=\d*[a-z])[a-z0-9]{2,}(?![a-z0-9])")
 
 
 def ordinals(text: str, available: int) -> List[int]:

@@ -95,6 +95,13 @@ def test_it_means_the_last_product(recommender, text):
     assert slots["last_product"] == "phone-xiaomi-b", texts(messages)
 
 
+@pytest.mark.parametrize("text", ["does it have an i9?", "is it ip68", "支持 wifi6e 吗", "does it do usb4 and bt5"])
+def test_a_spec_with_digits_is_not_another_model(text):
+    """"i9" or "ip68" asks about the last product's specs; only a model code ("z99") names another product."""
+    messages, slots = run(ActionProductInfo(), tracker(text, "ask_product_info", slots={"last_product": "phone-xiaomi-b"}))
+    assert slots["last_product"] == "phone-xiaomi-b" and "¥2,499" in texts(messages)
+
+
 @pytest.mark.parametrize("mention", ["xiaomi", "Xiaomi-B"])
 def test_part_of_the_last_products_name_still_means_it(mention):
     entities = [{"entity": "product", "value": mention}]
