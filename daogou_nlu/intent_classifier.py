@@ -1,16 +1,21 @@
-"""The pipeline's intent classifier: two models that err differently, averaged.
+"""The pipeline's intent classifier: models that err differently, averaged.
 
 - `IntentModel` (`daogou_nlu.intent_model`): softmax regression over the
   sentence-level features earlier components made — word and character n-gram
   counts, regex and lookup matches, and the frozen multilingual sentence vector.
 - `FineTunedIntentEncoder` (`daogou_nlu.finetuned_intents`): multilingual-e5-small
   with its top layers fine-tuned on the intents, reading the text itself.
+- The ranking an earlier classifier in the pipeline left on the message: DIET,
+  which tags entities anyway and, with `intent_classification: true`, reads the
+  token sequence — what neither sentence-level model sees. It costs little
+  more training, since DIET trains for the entities in any case.
 
-They err differently: averaging their probabilities scored 0.946 held-out
-weighted F1 where the linear model alone scored 0.917 (`rasa test nlu`
-cross-validation, docs/nlu_evaluation.md). DIET keeps doing entities
-(`intent_classification: false`); the ResponseSelector still picks the FAQ
-topic; `FallbackClassifier` reads the confidence this component sets.
+They err differently: the linear model and the encoder averaged scored 0.946
+held-out weighted F1 where the linear model alone scored 0.917 (`rasa test nlu`
+cross-validation, docs/nlu_evaluation.md); DIET alone is weaker still (0.877 in
+a 3-fold run) yet a quarter share of it lifts the average further. The
+ResponseSelector still picks the FAQ topic; `FallbackClassifier` reads the
+confidence this component sets.
 """
 from __future__ import annotations
 
@@ -33,6 +38,7 @@ from daogou_nlu.finetuned_intents import FineTunedIntentEncoder, FineTuning
 from daogou_nlu.intent_model import DEFAULT_C, DEFAULT_SENTENCE_WEIGHT, IntentModel
 
 LINEAR_FILE = "intent_model.npz"
+DEFAULT_SHARES = {"linear": 0.5, "encoder": 0.5, "earlier": 0.0}
 ENCODER_FILE = "finetuned_intent_encoder.npz"
 
 
@@ -46,24 +52,37 @@ def sentence_features(message: Message) -> Tuple[Optional[sp.csr_matrix], Option
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
 class EnsembleIntentClassifier(GraphComponent, IntentClassifier):
-    """The linear model and the fine-tuned encoder, their probabilities averaged (`encoder_share` of the latter)."""
+    """The linear model, the fine-tuned encoder and an earlier classifier's ranking, averaged by `shares`.
+
+    `shares` weighs the three (they need not sum to one); a part that is absent — no fine-tuning, or
+    no ranking from an earlier classifier on this message — leaves the others to share its weight.
+    """
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"C": DEFAULT_C, "sentence_weight": DEFAULT_SENTENCE_WEIGHT, "ranking_length": LABEL_RANKING_LENGTH,
-                "fine_tune": True, "encoder_share": 0.5, **asdict(FineTuning())}
+                "fine_tune": True, "shares": dict(DEFAULT_SHARES), **asdict(FineTuning())}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  linear: Optional[IntentModel] = None, encoder: Optional[FineTunedIntentEncoder] = None) -> None:
         self._config = {**self.get_default_config(), **config}
-        if not 0.0 <= float(self._config["encoder_share"]) <= 1.0:
-            raise ValueError(f"encoder_share must lie in [0, 1], not {self._config['encoder_share']!r}")
+        self._shares = self._checked_shares(self._config.get("shares") or {})
         self._model_storage = model_storage
         self._resource = resource
         if linear is not None and encoder is not None and list(linear.labels) != list(encoder.labels):
             raise ValueError("the linear model and the fine-tuned encoder were trained on different intents")
         self._linear = linear
         self._encoder = encoder
+
+    @staticmethod
+    def _checked_shares(shares: Dict[Text, Any]) -> Dict[Text, float]:
+        unknown = set(shares) - set(DEFAULT_SHARES)
+        if unknown:
+            raise ValueError(f"shares has unknown parts {sorted(unknown)}; the parts are {sorted(DEFAULT_SHARES)}")
+        merged = {part: float(value) for part, value in {**DEFAULT_SHARES, **shares}.items()}
+        if any(not np.isfinite(v) or v < 0 for v in merged.values()) or merged["linear"] + merged["encoder"] <= 0:
+            raise ValueError(f"shares must be non-negative, with linear or encoder above zero, not {shares!r}")
+        return merged
 
     @classmethod
     def create(cls, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
@@ -109,12 +128,30 @@ class EnsembleIntentClassifier(GraphComponent, IntentClassifier):
                 np.savez(directory / ENCODER_FILE, **self._encoder.to_arrays())
         return self._resource
 
+    def _earlier_probabilities(self, message: Message) -> Optional[np.ndarray]:
+        """The intent ranking an earlier classifier (DIET) left on the message, in this model's label order.
+
+        Renormalised over the intents this model knows, so that a truncated ranking still counts as a
+        distribution and the average stays one.
+        """
+        ranking = message.get(INTENT_RANKING_KEY) or []
+        columns = {label: i for i, label in enumerate(self._linear.labels)}
+        probabilities = np.zeros(len(columns))
+        for entry in ranking:
+            if entry.get("name") in columns:
+                probabilities[columns[entry["name"]]] = float(entry.get("confidence") or 0.0)
+        total = probabilities.sum()
+        return probabilities / total if total > 0 else None
+
     def _probabilities(self, message: Message, counts: sp.csr_matrix, vector: np.ndarray) -> np.ndarray:
-        probabilities = self._linear.predict_proba(counts, vector)[0]
-        if self._encoder is not None:
-            share = float(self._config["encoder_share"])
-            probabilities = (1 - share) * probabilities + share * self._encoder.predict_proba([message.get(TEXT)])[0]
-        return probabilities
+        parts = [(self._shares["linear"], self._linear.predict_proba(counts, vector)[0])]
+        if self._encoder is not None and self._shares["encoder"] > 0:
+            parts.append((self._shares["encoder"], self._encoder.predict_proba([message.get(TEXT)])[0]))
+        earlier = self._earlier_probabilities(message) if self._shares["earlier"] > 0 else None
+        if earlier is not None:
+            parts.append((self._shares["earlier"], earlier))
+        total = sum(share for share, _ in parts)
+        return sum(share * p for share, p in parts) / total if total > 0 else parts[0][1]
 
     def process(self, messages: List[Message]) -> List[Message]:
         for message in messages:

@@ -117,10 +117,39 @@ def test_training_on_one_intent_is_refused(pipeline):
         classifier.train(data)
 
 
-def test_an_encoder_share_outside_zero_to_one_is_refused(pipeline):
+@pytest.mark.parametrize("shares, problem", [
+    ({"encoder": -0.5}, "non-negative"),
+    ({"linear": 0, "encoder": 0}, "non-negative"),
+    ({"linear": float("nan")}, "non-negative"),
+    ({"diet": 0.25}, "unknown parts"),
+])
+def test_bad_shares_are_refused(pipeline, shares, problem):
     storage, _, _ = pipeline
-    with pytest.raises(ValueError, match="encoder_share"):
-        EnsembleIntentClassifier({"encoder_share": 1.5}, storage, Resource("intents"))
+    with pytest.raises(ValueError, match=problem):
+        EnsembleIntentClassifier({"shares": shares}, storage, Resource("intents"))
+
+
+def test_an_earlier_classifiers_ranking_is_weighed_in_and_its_absence_is_harmless(pipeline):
+    storage, featurizers, _ = pipeline
+    context = ExecutionContext(GraphSchema({}), node_name="intents")
+    config = {**EnsembleIntentClassifier.get_default_config(), "fine_tune": False,
+              "shares": {"linear": 1.0, "earlier": 3.0}}
+    classifier = EnsembleIntentClassifier.create(config, storage, Resource("intents"), context)
+    data = TrainingData([Message(data={TEXT: t, INTENT: intent}) for intent, ts in EXAMPLES.items() for t in ts])
+    _featurize(featurizers, data)
+    classifier.train(data)
+
+    alone, outvoted = Message(data={TEXT: "hello!"}), Message(data={TEXT: "hello!"})
+    # What DIET leaves on a message: its whole ranking; names the ensemble never saw are ignored.
+    outvoted.set("intent_ranking", [{"name": "privacy_forget_me", "confidence": 0.9},
+                                    {"name": "greet", "confidence": 0.05}, {"name": "chitchat", "confidence": 0.05}])
+    for component in featurizers:
+        component.process([alone, outvoted])
+    classifier.process([alone, outvoted])
+    assert alone.get(INTENT)["name"] == "greet"
+    assert outvoted.get(INTENT)["name"] == "privacy_forget_me"
+    for message in (alone, outvoted):
+        np.testing.assert_allclose(sum(r["confidence"] for r in message.get("intent_ranking")), 1.0, atol=1e-6)
 
 
 def test_without_fine_tuning_only_the_linear_model_is_trained_and_saved(pipeline):
