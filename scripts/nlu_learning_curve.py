@@ -3,9 +3,9 @@
 `scripts/evaluate_nlu.py` cross-validates the whole pipeline (one DIET entity
 training and one encoder fine-tuning per fold), which takes most of an hour; this script answers a
 different question in a few minutes: is the held-out score limited by the model or by the data? It fits
-the linear half of the pipeline's intent ensemble (`daogou_nlu.intent_model.IntentModel`: TF-IDF of
+the linear model of the pipeline's intent ensemble (`daogou_nlu.intent_model.IntentModel`: TF-IDF of
 jieba words and character 1-4-grams plus multilingual-e5-small sentence vectors, softmax regression;
-the fine-tuned half would take minutes per point) on growing shares of each training fold, and writes a
+the fine-tuned encoder would take minutes per point) on growing shares of each training fold, and writes a
 table and a plot:
 
     .venv/bin/python scripts/nlu_learning_curve.py
@@ -97,7 +97,7 @@ def learning_curve(texts: List[str], intents: np.ndarray, folds: int, seed: int)
 
 def write_report(points: List[CurvePoint], doc: Path, plot: Path, folds: int, n_examples: int) -> None:
     lines = ["# NLU learning curve", "",
-             f"Written by `scripts/nlu_learning_curve.py` on {datetime.now(timezone.utc):%Y-%m-%d}: the linear half of "
+             f"Written by `scripts/nlu_learning_curve.py` on {datetime.now(timezone.utc):%Y-%m-%d}: the linear model of "
              f"the pipeline's intent ensemble (TF-IDF of jieba words and character 1-4-grams plus multilingual-e5-small sentence vectors, "
              f"softmax regression), {folds}-fold stratified cross-validation over the "
              f"{n_examples} intent examples of `data/nlu`, trained on a growing share of each training fold.", "",
