@@ -11,7 +11,7 @@ say they could not find it (`Turn.say_product_not_found`).
 from __future__ import annotations
 
 import re
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from rasa_sdk import Tracker
 
@@ -77,16 +77,41 @@ def referenced_products(tracker: Tracker, recommender: Recommender, limit: int =
 
 
 def _names_something_else(text: str, last: Product, recommender: Recommender) -> bool:
-    """Whether the text names another brand or a model code ("z99", "s24") than the last product's.
+    """Whether the text names another brand, model code ("z99", "s24") or kind of product than the last one.
 
     NLU does not always tag a product we do not sell ("add the nokia 9999 ultra to my cart"),
-    so the text itself is checked before "it" stands in for the last product.
+    so the text itself is checked before "it" stands in for the last product; "这款手表" after a
+    pair of headphones is about some watch, not about the headphones.
     """
-    brands = recommender.catalog.aliases.find_in_text("brand", text)
+    aliases = recommender.catalog.aliases
+    brands = aliases.find_in_text("brand", text)
     if brands and last.brand not in brands:
+        return True
+    pointed_at = _categories_pointed_at(text, aliases.resolve_category)
+    if pointed_at and last.category not in pointed_at:
         return True
     names = _squeezed(" ".join((last.id, last.display_name("en"), last.display_name("zh"))))
     return any(code not in names for code in _MODEL_CODE.findall(text.lower()))
+
+
+# "this/that <category>", "这款/那个 <category>": the kind of product the shopper points at. Only after a
+# demonstrative: "how is the camera on it" asks about a phone's camera, not about a camera.
+_POINTING = re.compile(r"[这那]一?[款个台部只副块支]?\s*([\u4e00-\u9fff]{1,6})"
+                       r"|(?<![a-z])(?:this|that|these|those)\s+([a-z]+(?:\s+[a-z]+)?)")
+
+
+def _categories_pointed_at(text: str, resolve_category: Callable[[str], Optional[str]]) -> List[str]:
+    found: List[str] = []
+    for chinese, english in _POINTING.findall(text.lower()):
+        if chinese:
+            phrases = [chinese[:n] for n in range(len(chinese), 0, -1)]
+        else:
+            words = english.split()
+            phrases = [" ".join(words[:n]) for n in range(len(words), 0, -1)]
+        category = next((c for c in map(resolve_category, phrases) if c), None)
+        if category and category not in found:
+            found.append(category)
+    return found
 
 
 def _names_part_of(product: Product, mention: str) -> bool:

@@ -102,6 +102,20 @@ def test_a_spec_with_digits_is_not_another_model(text):
     assert slots["last_product"] == "phone-xiaomi-b" and "¥2,499" in texts(messages)
 
 
+@pytest.mark.parametrize("text", ["这款手表能换表带吗", "is this laptop any good", "那个耳机多少钱"])
+def test_another_kind_of_product_pointed_at_is_not_the_last_one(recommender, text):
+    """"这款手表" after a phone is about some watch: asking beats describing the phone."""
+    messages, slots = run(ActionProductInfo(), tracker(text, "ask_product_info", slots={"last_product": "phone-xiaomi-b"}))
+    assert texts(messages).startswith(("Which product do you mean?", "你指的是哪款商品")), texts(messages)
+    assert "last_product" not in slots
+
+
+@pytest.mark.parametrize("text", ["这款手机多少钱", "is this phone any good", "how is the camera on it", "这个手机的相机怎么样"])
+def test_the_same_kind_of_product_or_a_feature_still_means_the_last_one(text):
+    messages, slots = run(ActionProductInfo(), tracker(text, "ask_product_info", slots={"last_product": "phone-xiaomi-b"}))
+    assert slots["last_product"] == "phone-xiaomi-b" and "¥2,499" in texts(messages)
+
+
 @pytest.mark.parametrize("mention", ["xiaomi", "Xiaomi-B"])
 def test_part_of_the_last_products_name_still_means_it(mention):
     entities = [{"entity": "product", "value": mention}]
