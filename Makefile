@@ -41,8 +41,8 @@ shell: models  ## chat in the terminal (starts the action server in the backgrou
 	  trap "kill $$! 2>/dev/null" EXIT; \
 	  $(RASA) shell --model $(RASA_MODEL) --endpoints endpoints.yml
 
-test: models
-	$(PY) -m pytest
+test: models  ## the whole suite, on two workers (a file's tests share one worker, so module fixtures start once)
+	$(PY) -m pytest -n 2 --dist loadfile
 
 lookups: $(INSTALLED)  ## regenerate NLU lookup tables from data/catalog/aliases.yml
 	$(PY) scripts/generate_nlu_lookups.py

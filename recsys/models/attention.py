@@ -85,15 +85,17 @@ class SelfAttentionSequenceModel(GRUSequenceModel):
             return np.zeros(self.n_items, dtype=np.float32)
         return self._logits([np.asarray(items)])[0]
 
-    #: The GRU's candidate-only path replays a GRU in NumPy; this model's state comes from Keras.
+    #: The GRU's candidate-only path replays a GRU in NumPy; this model's state comes from Keras,
+    #: so loading builds the network at once rather than on a shopper's first request.
     score_items = RecommenderModel.score_items
+    scores_in_numpy = False
 
     def score(self, history, user: Optional[int] = None, sequence: Optional[np.ndarray] = None) -> np.ndarray:
         return self._score_one(self._last_items(history, sequence))
 
     def _logits(self, sequences) -> np.ndarray:
         batch = _left_pad(sequences, self.max_length)
-        states = self._encoder(batch, training=False).numpy()[:, -1, :]
+        states = self._network()(batch, training=False).numpy()[:, -1, :]
         logits = states @ self._item_embeddings().T + self._bias.numpy()
         logits[~batch.any(axis=1)] = 0.0
         return logits

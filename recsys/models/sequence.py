@@ -248,6 +248,8 @@ class GRUSequenceModel(RecommenderModel):
         return float(np.mean(gains))
 
     def _get_weights(self) -> List[np.ndarray]:
+        if self._encoder is None:  # loaded, and scored in NumPy only so far
+            return list(self._numpy_weights)
         return [np.asarray(w) for w in self._encoder.get_weights()] + [self._bias.numpy()]
 
     def _set_weights(self, weights: List[np.ndarray]) -> None:
@@ -320,7 +322,7 @@ class GRUSequenceModel(RecommenderModel):
     def _logits(self, sequences: Sequence[np.ndarray]) -> np.ndarray:
         """Next-item scores for many sequences through Keras (empty ones score 0 everywhere)."""
         batch = _left_pad(sequences, self.max_length)
-        states = self._encoder(batch, training=False).numpy()[:, -1, :]
+        states = self._network()(batch, training=False).numpy()[:, -1, :]
         embedding, item_bias = self._weights[0], self._weights[-1]
         logits = states @ embedding[1:].T + item_bias
         logits[~batch.any(axis=1)] = 0.0
@@ -339,6 +341,22 @@ class GRUSequenceModel(RecommenderModel):
     def _arrays(self) -> Dict[str, np.ndarray]:
         return {f"weight_{i}": w for i, w in enumerate(self._get_weights())}
 
+    #: Whether one shopper's scores come from NumPy (`_state`), so that loading need not build Keras.
+    scores_in_numpy = True
+
     def _restore(self, arrays: Dict[str, np.ndarray]) -> None:
-        self._build(self.n_items)
-        self._set_weights([arrays[f"weight_{i}"] for i in range(len(arrays))])
+        # Building the Keras GRU takes about a second (it traces its gradient functions), and serving
+        # one shopper never needs it: the weights are kept as arrays, and `_network` builds it for
+        # batch scoring.
+        self._encoder, self._bias = None, None
+        self._numpy_weights = tuple(np.asarray(arrays[f"weight_{i}"], dtype=np.float32) for i in range(len(arrays)))
+        if not self.scores_in_numpy:
+            self._network()
+
+    def _network(self):
+        """The Keras encoder, built from the loaded weights the first time something needs it."""
+        if self._encoder is None:
+            weights = list(self._numpy_weights)
+            self._build(self.n_items)
+            self._set_weights(weights)
+        return self._encoder

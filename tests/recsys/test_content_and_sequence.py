@@ -69,6 +69,24 @@ def test_gru_numpy_scoring_matches_keras(small_catalog):
     np.testing.assert_allclose(model.score(empty, sequence=sequence), model.score_batch(empty, sequences=[sequence])[0], rtol=1e-4, atol=1e-5)
 
 
+def test_a_loaded_gru_serves_in_numpy_and_builds_keras_only_for_batches(small_catalog, tmp_path):
+    """Loading skips the second it takes to build the Keras GRU; batch scoring builds it, with the same weights."""
+    interactions = Interactions.from_events(ordered_events(10), small_catalog.ids)
+    model = GRUSequenceModel(epochs=2).fit(interactions)
+    model.save(tmp_path)
+    loaded = GRUSequenceModel.load(tmp_path)
+    sequence = np.array([small_catalog.index["phone-xiaomi-a"], small_catalog.index["phone-xiaomi-b"]])
+    empty = sp.csr_matrix((1, len(small_catalog)))
+    np.testing.assert_allclose(loaded.score(empty, sequence=sequence), model.score(empty, sequence=sequence), rtol=1e-6)
+    assert loaded._encoder is None
+    loaded.save(tmp_path / "again")  # saving a model that never built Keras writes the same weights
+    np.testing.assert_allclose(GRUSequenceModel.load(tmp_path / "again").score(empty, sequence=sequence),
+                               model.score(empty, sequence=sequence), rtol=1e-6)
+    batch = loaded.score_batch(empty, sequences=[sequence])
+    assert loaded._encoder is not None
+    np.testing.assert_allclose(batch[0], model.score_batch(empty, sequences=[sequence])[0], rtol=1e-5, atol=1e-6)
+
+
 def test_gru_sampled_softmax_learns_what_comes_next(small_catalog):
     interactions = Interactions.from_events(ordered_events(), small_catalog.ids)
     model = GRUSequenceModel(epochs=30, batch_size=16, sampled_negatives=3, validation_users=0).fit(interactions)
