@@ -103,7 +103,7 @@ def test_a_spec_with_digits_is_not_another_model(text):
 
 
 @pytest.mark.parametrize("text", ["这款手表能换表带吗", "is this laptop any good", "那个耳机多少钱"])
-def test_another_kind_of_product_pointed_at_is_not_the_last_one(recommender, text):
+def test_another_kind_of_product_pointed_at_is_not_the_last_one(text):
     """"这款手表" after a phone is about some watch: asking beats describing the phone."""
     messages, slots = run(ActionProductInfo(), tracker(text, "ask_product_info", slots={"last_product": "phone-xiaomi-b"}))
     assert texts(messages).startswith(("Which product do you mean?", "你指的是哪款商品")), texts(messages)
