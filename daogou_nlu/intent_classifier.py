@@ -2,7 +2,9 @@
 
 - `IntentModel` (`daogou_nlu.intent_model`): softmax regression over the
   sentence-level features earlier components made — word and character n-gram
-  counts, regex and lookup matches, and the frozen multilingual sentence vector.
+  counts, regex and lookup matches, and the frozen multilingual sentence vector —
+  and over the frozen encoder's lower layers, mean-pooled (`pooled_layers`,
+  `daogou_nlu.e5.layer_vectors` says why).
 - `FineTunedIntentEncoder` (`daogou_nlu.finetuned_intents`): multilingual-e5-small
   with its top layers fine-tuned on the intents, reading the text itself.
 - The ranking an earlier classifier in the pipeline left on the message: DIET,
@@ -35,12 +37,14 @@ from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from daogou_nlu.e5.layer_vectors import LowerLayerVectors
 from daogou_nlu.finetuned_intents import FineTunedIntentEncoder, FineTuning
-from daogou_nlu.intent_model import DEFAULT_C, DEFAULT_SENTENCE_WEIGHT, IntentModel
+from daogou_nlu.intent_model import DEFAULT_C, DEFAULT_SENTENCE_WEIGHT, IntentModel, unit_rows
 
 LINEAR_FILE = "intent_model.npz"
 ENCODER_FILE = "finetuned_intent_encoder.npz"
 DEFAULT_SHARES = {"linear": 0.5, "encoder": 0.5, "earlier": 0.0}
+DEFAULT_POOLED_LAYERS = [4, 8]
 
 
 def sentence_features(message: Message) -> Tuple[Optional[sp.csr_matrix], Optional[np.ndarray]]:
@@ -62,7 +66,8 @@ class EnsembleIntentClassifier(GraphComponent, IntentClassifier):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"C": DEFAULT_C, "sentence_weight": DEFAULT_SENTENCE_WEIGHT, "ranking_length": LABEL_RANKING_LENGTH,
-                "fine_tune": True, "shares": dict(DEFAULT_SHARES), **asdict(FineTuning())}
+                "pooled_layers": list(DEFAULT_POOLED_LAYERS), "fine_tune": True, "shares": dict(DEFAULT_SHARES),
+                **asdict(FineTuning())}
 
     def __init__(self, config: Dict[Text, Any], model_storage: ModelStorage, resource: Resource,
                  linear: Optional[IntentModel] = None, encoder: Optional[FineTunedIntentEncoder] = None) -> None:
@@ -74,6 +79,7 @@ class EnsembleIntentClassifier(GraphComponent, IntentClassifier):
             raise ValueError("the linear model and the fine-tuned encoder were trained on different intents")
         self._linear = linear
         self._encoder = encoder
+        self._layer_vectors: Optional[LowerLayerVectors] = None
 
     @staticmethod
     def _checked_shares(shares: Dict[Text, Any]) -> Dict[Text, float]:
@@ -109,6 +115,14 @@ class EnsembleIntentClassifier(GraphComponent, IntentClassifier):
         defaults = asdict(FineTuning())
         return FineTuning(**{k: type(v)(self._config[k]) for k, v in defaults.items()})
 
+    def _linear_vectors(self, texts: List[Text], vectors: np.ndarray) -> np.ndarray:
+        """The dense input of the linear model: the sentence vector, then the pooled lower layers, each unit length."""
+        if not self._config["pooled_layers"]:
+            return vectors
+        if self._layer_vectors is None:
+            self._layer_vectors = LowerLayerVectors(self._config["pooled_layers"])
+        return np.hstack([unit_rows(vectors), self._layer_vectors(texts)])
+
     def train(self, training_data: TrainingData) -> Resource:
         featured = [(m, *sentence_features(m)) for m in training_data.intent_examples]
         featured = [(m, c, v) for m, c, v in featured if c is not None and v is not None]
@@ -117,12 +131,13 @@ class EnsembleIntentClassifier(GraphComponent, IntentClassifier):
             raise ValueError("EnsembleIntentClassifier needs examples of at least two intents "
                              "with sparse and dense sentence features")
         counts = sp.vstack([c for _, c, _ in featured]).tocsr()
-        vectors = np.vstack([v for _, _, v in featured])
+        texts = [m.get(TEXT) for m, _, _ in featured]
+        vectors = self._linear_vectors(texts, np.vstack([v for _, _, v in featured]))
         self._linear = IntentModel.fit(counts, vectors, labels, c=float(self._config["C"]),
                                        sentence_weight=float(self._config["sentence_weight"]))
         self._encoder = None
         if self._config["fine_tune"]:
-            self._encoder = FineTunedIntentEncoder.fit([m.get(TEXT) for m, _, _ in featured], labels, self._tuning())
+            self._encoder = FineTunedIntentEncoder.fit(texts, labels, self._tuning())
         with self._model_storage.write_to(self._resource) as directory:
             np.savez(directory / LINEAR_FILE, **self._linear.to_arrays())
             if self._encoder is not None:
@@ -145,6 +160,7 @@ class EnsembleIntentClassifier(GraphComponent, IntentClassifier):
         return probabilities / total if total > 0 else None
 
     def _probabilities(self, message: Message, counts: sp.csr_matrix, vector: np.ndarray) -> np.ndarray:
+        vector = self._linear_vectors([message.get(TEXT)], vector)
         parts = [(self._shares["linear"], self._linear.predict_proba(counts, vector)[0])]
         if self._encoder is not None and self._shares["encoder"] > 0:
             parts.append((self._shares["encoder"], self._encoder.predict_proba([message.get(TEXT)])[0]))

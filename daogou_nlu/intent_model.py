@@ -25,7 +25,7 @@ DEFAULT_SENTENCE_WEIGHT = 3.0
 DEFAULT_C = 10.0
 
 
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
+def unit_rows(vectors: np.ndarray) -> np.ndarray:
     """Rows scaled to unit length, so the model does not depend on how a featurizer scaled them."""
     vectors = np.asarray(vectors, dtype=np.float64)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
@@ -56,7 +56,7 @@ class IntentModel:
         documents = counts.shape[0]
         frequency = np.bincount(counts.indices, minlength=counts.shape[1])
         idf = np.log((1 + documents) / (1 + frequency)) + 1.0  # sklearn's smoothed idf
-        centre = _unit_rows(vectors).mean(axis=0)
+        centre = unit_rows(vectors).mean(axis=0)
         model = cls(np.array([]), idf, centre, np.zeros((0, 0)), np.zeros(0), sentence_weight)
         regression = LogisticRegression(C=c, max_iter=3000)
         regression.fit(model._design(counts, vectors), np.asarray(labels))
@@ -73,7 +73,7 @@ class IntentModel:
         tfidf = tf @ sp.diags(self.idf)
         norms = np.sqrt(np.asarray(tfidf.multiply(tfidf).sum(axis=1))).ravel()
         tfidf = sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ tfidf
-        dense = (_unit_rows(vectors) - self.centre) * self.sentence_weight
+        dense = (unit_rows(vectors) - self.centre) * self.sentence_weight
         return sp.hstack([tfidf, sp.csr_matrix(dense)]).tocsr()
 
     def predict_proba(self, counts: sp.spmatrix, vectors: np.ndarray) -> np.ndarray:

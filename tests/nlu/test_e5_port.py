@@ -5,9 +5,11 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
+from daogou_nlu.e5.layer_vectors import LowerLayerVectors
 from daogou_nlu.e5.layers import EncoderLayers, mean_pool, padded_batch
 from daogou_nlu.e5.weights import dequantise_q4_0
-from daogou_nlu.finetuned_intents import FineTunedIntentEncoder, FineTuning, _pretrained
+from daogou_nlu.e5.pretrained import pretrained
+from daogou_nlu.finetuned_intents import FineTunedIntentEncoder, FineTuning
 
 TEXTS = ["想要一个 noise cancelling 耳机", "does the Pixel 8 have wireless charging?", "¥2,999 以内的手机",
          "  two   spaces  ", "Ünïcödé ｆｕｌｌｗｉｄｔｈ ５０００元", "删掉我的数据", "ok"]
@@ -29,13 +31,13 @@ def test_q4_blocks_dequantise_to_scale_times_signed_nibbles():
 
 
 def test_token_ids_match_the_engine(engine):
-    _, tokenizer = _pretrained()
+    _, tokenizer = pretrained()
     for text in TEXTS:
         assert len(tokenizer.encode(text)) == engine.token_count(text, is_query=True), text
 
 
 def test_keras_encoder_reproduces_the_engine_vectors(engine):
-    weights, tokenizer = _pretrained()
+    weights, tokenizer = pretrained()
     encoder = EncoderLayers(weights, dropout=0.0)
     x, mask = padded_batch([weights.word_vectors(np.array(tokenizer.encode(t))) for t in TEXTS])
     vectors = mean_pool(encoder(tf.constant(x), tf.constant(mask)), tf.constant(mask)).numpy()
@@ -47,7 +49,7 @@ def test_keras_encoder_reproduces_the_engine_vectors(engine):
 @pytest.mark.parametrize("trainable_layers", [4, 12])
 def test_frozen_and_trainable_parts_together_are_the_pretrained_encoder(engine, trainable_layers):
     model = FineTunedIntentEncoder(["a", "b"], FineTuning(trainable_layers=trainable_layers))
-    weights, tokenizer = _pretrained()
+    weights, tokenizer = pretrained()
     x, mask = padded_batch([weights.word_vectors(np.array(tokenizer.encode(t))) for t in TEXTS])
     x, mask = tf.constant(x), tf.constant(mask)
     vectors = mean_pool(model._classifier.encoder(model._frozen(x, mask), mask), mask).numpy()
@@ -76,3 +78,17 @@ def test_fine_tuning_learns_intents_and_saves_without_pickle():
 def test_an_impossible_number_of_layers_is_refused():
     with pytest.raises(ValueError, match="trainable_layers"):
         FineTunedIntentEncoder(["a", "b"], FineTuning(trainable_layers=13))
+
+
+def test_lower_layer_vectors_are_unit_blocks_and_the_top_block_is_the_engine_vector(engine):
+    vectors = LowerLayerVectors([12, 4])(TEXTS)
+    assert vectors.shape == (len(TEXTS), 2 * 384)
+    np.testing.assert_allclose(np.linalg.norm(vectors.reshape(len(TEXTS), 2, 384), axis=2), 1.0, rtol=1e-5)
+    assert np.sum(vectors[:, 384:] * engine.query(TEXTS), axis=1).min() > 0.999  # blocks in layer order
+    assert np.sum(vectors[:, :384] * engine.query(TEXTS), axis=1).max() < 0.99   # layer 4 is something else
+
+
+@pytest.mark.parametrize("layers", [[], [0], [13]])
+def test_lower_layer_vectors_refuse_layers_the_encoder_lacks(layers):
+    with pytest.raises(ValueError, match="layers"):
+        LowerLayerVectors(layers)

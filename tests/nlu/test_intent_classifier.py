@@ -12,7 +12,7 @@ from rasa.shared.nlu.constants import INTENT, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from daogou_nlu.intent_classifier import ENCODER_FILE, EnsembleIntentClassifier
+from daogou_nlu.intent_classifier import ENCODER_FILE, LINEAR_FILE, EnsembleIntentClassifier
 from daogou_nlu.intent_model import IntentModel
 from daogou_nlu.sentence_encoder import SentenceEncoderFeaturizer, encode_sentences
 from daogou_nlu.tokenizer import MixedTokenizer
@@ -152,16 +152,19 @@ def test_an_earlier_classifiers_ranking_is_weighed_in_and_its_absence_is_harmles
         np.testing.assert_allclose(sum(r["confidence"] for r in message.get("intent_ranking")), 1.0, atol=1e-6)
 
 
-def test_without_fine_tuning_only_the_linear_model_is_trained_and_saved(pipeline):
+@pytest.mark.parametrize("pooled_layers", [[], [4, 8]])
+def test_without_fine_tuning_only_the_linear_model_is_trained_and_saved(pipeline, pooled_layers):
     storage, featurizers, _ = pipeline
     context = ExecutionContext(GraphSchema({}), node_name="intents")
-    config = {**EnsembleIntentClassifier.get_default_config(), "fine_tune": False}
+    config = {**EnsembleIntentClassifier.get_default_config(), "fine_tune": False, "pooled_layers": pooled_layers}
     classifier = EnsembleIntentClassifier.create(config, storage, Resource("intents"), context)
     data = TrainingData([Message(data={TEXT: t, INTENT: intent}) for intent, ts in EXAMPLES.items() for t in ts])
     _featurize(featurizers, data)
     resource = classifier.train(data)
     with storage.read_from(resource) as directory:
         assert not (directory / ENCODER_FILE).exists()
+        with np.load(directory / LINEAR_FILE) as arrays:  # the sentence vector, then one vector per pooled layer
+            assert arrays["centre"].shape == (384 * (1 + len(pooled_layers)),)
     message = Message(data={TEXT: "清除我的个人数据"})
     for component in [*featurizers, EnsembleIntentClassifier.load(config, storage, resource, context)]:
         component.process([message])
