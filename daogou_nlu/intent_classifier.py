@@ -107,21 +107,34 @@ class EnsembleIntentClassifier(GraphComponent, IntentClassifier):
                 if (directory / ENCODER_FILE).exists():
                     with np.load(directory / ENCODER_FILE, allow_pickle=False) as arrays:
                         encoder = FineTunedIntentEncoder.from_arrays(dict(arrays))
-                return cls(config, model_storage, resource, linear, encoder)
         except (ValueError, FileNotFoundError):  # an untrained component: no intents, like Rasa's own
             return cls(config, model_storage, resource)
+        component = cls(config, model_storage, resource, linear, encoder)
+        component._warm_up()
+        return component
+
+    def _warm_up(self) -> None:
+        """Build and trace the TensorFlow parts now, at load: otherwise a shopper's first message waits ~2 s for it."""
+        layers = self._lower_layer_vectors()
+        if layers is not None:
+            layers(["warm up"])
+        if self._encoder is not None:
+            self._encoder.predict_proba(["warm up"])
 
     def _tuning(self) -> FineTuning:
         defaults = asdict(FineTuning())
         return FineTuning(**{k: type(v)(self._config[k]) for k, v in defaults.items()})
 
+    def _lower_layer_vectors(self) -> Optional[LowerLayerVectors]:
+        """The pooled lower layers the linear model reads, built on first use; None when `pooled_layers` is empty."""
+        if self._layer_vectors is None and self._config["pooled_layers"]:
+            self._layer_vectors = LowerLayerVectors(self._config["pooled_layers"])
+        return self._layer_vectors
+
     def _linear_vectors(self, texts: List[Text], vectors: np.ndarray) -> np.ndarray:
         """The dense input of the linear model: the sentence vector, then the pooled lower layers, each unit length."""
-        if not self._config["pooled_layers"]:
-            return vectors
-        if self._layer_vectors is None:
-            self._layer_vectors = LowerLayerVectors(self._config["pooled_layers"])
-        return np.hstack([unit_rows(vectors), self._layer_vectors(texts)])
+        layers = self._lower_layer_vectors()
+        return vectors if layers is None else np.hstack([unit_rows(vectors), layers(texts)])
 
     def train(self, training_data: TrainingData) -> Resource:
         featured = [(m, *sentence_features(m)) for m in training_data.intent_examples]
