@@ -5,17 +5,24 @@ through the facade, so that constraints, fallbacks and reasons behave the same
 everywhere. This package never imports Rasa.
 """
 from recsys.catalog import Catalog, CatalogError, Product
-from recsys.facade import Recommendation, RecommendationQuery, Recommender
+from recsys.facade import QueryError, Recommendation, RecommendationQuery, Recommender, StoredEvent
 from recsys.reasons import Reason
 from recsys.settings import Settings
+from recsys.specs import KEY_SPECS, Comparison, Feature, FeatureAnswer
 
 __all__ = [
+    "KEY_SPECS",
     "Catalog",
     "CatalogError",
+    "Comparison",
+    "Feature",
+    "FeatureAnswer",
     "Product",
+    "QueryError",
     "Reason",
     "Recommendation",
     "RecommendationQuery",
     "Recommender",
     "Settings",
+    "StoredEvent",
 ]

@@ -13,7 +13,7 @@ import platform
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Sequence
+from typing import Any, Dict, List, Optional, Sequence
 
 from recsys.models.base import ArtifactError
 
@@ -70,6 +70,14 @@ class ArtifactMetadata:
 
 
 USERS_FILE = "users.txt"
+
+
+def metadata_stamp(directory: Path) -> Optional[float]:
+    """When a set of artefacts was finished (``metadata.json`` is written last), or None if there is none."""
+    try:
+        return (Path(directory) / METADATA_FILE).stat().st_mtime
+    except OSError:
+        return None
 
 
 def write_user_ids(directory: Path, user_ids: Sequence[str]) -> None:

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from recsys.artifacts import ArtifactMetadata, ids_hash, read_user_ids, write_user_ids
+from recsys.artifacts import ArtifactMetadata, ids_hash, metadata_stamp, read_user_ids, write_user_ids
 from recsys.catalog import CATEGORIES, Catalog, Product
 from recsys.ensemble import EnsembleModel
 from recsys.events import EVENT_WEIGHTS, Interactions, data_hash, disliked_items, is_dislike, rating_weight
@@ -99,6 +99,8 @@ class Recommender:
         self._model_user_index: Dict[str, int] = self._index_model_users(model_users)
         #: Shoppers with events since training: their stored factors are stale, so they are folded in.
         self._changed_users: Set[str] = set()
+        #: When the serving artefacts were written (see :meth:`models_changed`).
+        self._loaded_stamp: Optional[float] = metadata_stamp(settings.model_dir)
 
     def _index_model_users(self, model_users: List[str]) -> Dict[str, int]:
         """Each trained shopper's row in the models' user factors, for shoppers who still have events:
@@ -149,6 +151,23 @@ class Recommender:
         except ValueError as exc:
             raise ArtifactError(f"models in {settings.model_dir}: {exc}") from exc
         return ranker, read_user_ids(settings.model_dir)
+
+    def models_changed(self) -> bool:
+        """Whether a finished set of artefacts newer than the one serving is in the model directory.
+
+        ``metadata.json`` is written last by training, so its modification time marks a complete set.
+        """
+        stamp = metadata_stamp(self.settings.model_dir)
+        return stamp is not None and stamp != self._loaded_stamp
+
+    def reload_if_changed(self) -> bool:
+        """Swap in newer artefacts if training wrote some; a refused set is not retried until it changes again."""
+        if not self.models_changed():
+            return False
+        stamp = metadata_stamp(self.settings.model_dir)
+        taken = self.reload_models()
+        self._loaded_stamp = stamp
+        return taken
 
     def reload_models(self) -> bool:
         """Serve the artefacts now in the model directory (after a retrain elsewhere).
