@@ -127,14 +127,19 @@ def fingerprint(data: "TrainingData") -> Fingerprint:
     )
 
 
-def files_by_intent(nlu_dir: Path) -> Dict[str, Set[str]]:
-    """Which files (relative to `nlu_dir`) hold examples of each intent; retrieval intents count as one (``faq``)."""
+def load_each(nlu_dir: Path) -> Dict[str, "TrainingData"]:
+    """Each NLU file under `nlu_dir` on its own, by its path relative to `nlu_dir` (``generated/lookups.yml``)."""
     from rasa.shared.nlu.training_data.loading import load_data
 
+    return {Path(path).resolve().relative_to(nlu_dir.resolve()).as_posix(): load_data(path) for path in nlu_files(nlu_dir)}
+
+
+def files_by_intent(each: Dict[str, "TrainingData"]) -> Dict[str, Set[str]]:
+    """Which files hold examples of each intent; retrieval intents count as one (``faq``)."""
     files: Dict[str, Set[str]] = defaultdict(set)
-    for path in nlu_files(nlu_dir):
-        for message in load_data(path).intent_examples:
-            files[message.get("intent")].add(Path(path).resolve().relative_to(nlu_dir.resolve()).as_posix())
+    for name, data in each.items():
+        for message in data.intent_examples:
+            files[message.get("intent")].add(name)
     return dict(files)
 
 
@@ -148,7 +153,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     action.add_argument("--by-file", action="store_true", help="list the files that hold each intent")
     args = parser.parse_args(argv)
     if args.by_file:
-        for intent, files in sorted(files_by_intent(args.nlu_dir).items()):
+        for intent, files in sorted(files_by_intent(load_each(args.nlu_dir)).items()):
             print(f"{intent}: {', '.join(sorted(files))}")
         return 0
     current = fingerprint(load(args.nlu_dir))

@@ -1,4 +1,4 @@
-"""data/nlu teaches exactly what the committed fingerprint says.
+"""data/nlu teaches exactly what the committed fingerprint says, one file per intent family.
 
 `tests/nlu/examples_fingerprint.json` (written by `scripts/nlu_examples.py --write`) is the digest
 of every example's text, full intent (`faq/shipping`) and entities with their values and
@@ -7,12 +7,16 @@ examples between files or reordering them leaves it unchanged, which is what pro
 reorganisation by intent family lossless. Any change to the examples must be deliberate: when
 this test fails after you changed examples on purpose, read the differences it prints, then run
 `python scripts/nlu_examples.py --write` and commit the new fingerprint with the examples.
+
+The files are organised by intent family (README, "NLU data"): each intent's examples live in one
+file, and what scripts/generate_nlu_lookups.py writes lives apart, under data/nlu/generated/.
 """
 import importlib.util
 import sys
 from pathlib import Path
 
 import pytest
+import yaml
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 _spec = importlib.util.spec_from_file_location("nlu_examples", PROJECT_ROOT / "scripts" / "nlu_examples.py")
@@ -59,3 +63,32 @@ def test_fingerprint_ignores_files_and_order_but_not_content(tmp_path):
 def test_a_missing_folder_is_a_clear_error(tmp_path):
     with pytest.raises(ValueError, match="not a folder"):
         nlu_examples.load(tmp_path / "absent")
+
+
+@pytest.fixture(scope="module")
+def each_file():
+    return nlu_examples.load_each(nlu_examples.NLU_DIR)
+
+
+def test_each_intent_lives_in_one_family_file(each_file):
+    files = nlu_examples.files_by_intent(each_file)
+    assert files, "no intent examples found in data/nlu"
+    spread = {intent: sorted(names) for intent, names in files.items() if len(names) > 1}
+    assert not spread, f"intents spread over several files: {spread}"
+
+
+def test_generated_tables_live_apart_from_the_examples(each_file):
+    generated = {name for name in each_file if name.startswith("generated/")}
+    assert {"generated/lookups.yml", "generated/products.yml"} <= generated
+    for name, data in each_file.items():
+        if name in generated:
+            assert not data.training_examples, f"{name} is generated: examples belong in a family file"
+        else:
+            assert not data.lookup_tables, f"{name} holds a lookup table: generate it under data/nlu/generated/"
+
+
+def test_the_tokenizer_reads_the_generated_jieba_dictionary():
+    pipeline = yaml.safe_load((PROJECT_ROOT / "config.yml").read_text(encoding="utf-8"))["pipeline"]
+    folders = [component["dictionary_path"] for component in pipeline if "dictionary_path" in component]
+    assert folders == ["data/nlu/generated/jieba"]
+    assert (PROJECT_ROOT / folders[0] / "aliases.txt").is_file()
