@@ -95,8 +95,6 @@ def listing_records(source: Path, log: Counter) -> Tuple[Dict[str, Record], Dict
                 continue
             records[draft.id] = finish(draft)
             origins[draft.id] = draft.origin
-    for record in records.values():
-        record["fits"] = []
     return records, origins
 
 

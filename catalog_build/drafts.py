@@ -105,6 +105,7 @@ def finish(draft: Draft) -> Dict[str, Any]:
     record["id"] = draft.id
     record["name"] = {"en": draft.name_en(draft.labels_en), "zh": draft.name_zh(draft.labels_zh)}
     record["stock"] = pseudo_stock(draft.id)
+    record["fits"] = []  # listed products fit nothing; curated accessories say what fits them
     return {key: record.get(key) for key in RECORD_KEYS}
 
 
