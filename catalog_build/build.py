@@ -1,6 +1,6 @@
 """The whole build: every source in order, ids settled, every record validated, files rendered.
 
-Nothing is written here: :func:`build_catalog` returns the finished catalog or raises a
+:func:`build_catalog` writes nothing: it returns the finished catalog or raises a
 :class:`BuildError` naming the bad rows, and :meth:`CatalogBuild.write` writes both files only
 then, so a failed build leaves the committed catalog as it was.
 """
