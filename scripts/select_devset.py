@@ -127,8 +127,10 @@ def select(root: Optional[Path] = None, seed: int = SEED) -> List[Candidate]:
         seen: set = set()
         pool = []
         for row in sources[stratum.source]:
+            if (row.source, row.line) in taken or not stratum.keep(row):
+                continue
             key = normalise(row.text)
-            if key and key not in seen and (row.source, row.line) not in taken and stratum.keep(row):
+            if key and key not in seen:
                 seen.add(key)
                 pool.append(row)
         if len(pool) < stratum.quota:

@@ -49,12 +49,8 @@ def test_every_intent_family_the_sources_offer_is_there(rows):
 
 
 def test_the_committed_set_is_the_seeded_selection():
+    # Also proves the draw is reproducible: it was made once, by the same code, when the set was labelled.
     assert check(select()) == []
-
-
-def test_the_selection_is_reproducible():
-    first, second = select(), select()
-    assert [(c.row.source, c.row.line) for c in first] == [(c.row.source, c.row.line) for c in second]
 
 
 def test_every_candidate_is_labelled_or_excluded_with_a_reason():
