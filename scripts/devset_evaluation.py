@@ -48,7 +48,12 @@ class Prediction:
 
 def parse_rows(model: Path, rows: Sequence[DevRow]) -> List[Tuple[DevRow, Dict[str, Any], float]]:
     """(row, parse result, milliseconds) for every row, with the model loaded once in this process."""
+    import logging
+
     from rasa.core.agent import Agent
+    from rasa.utils.log_utils import configure_structlog
+
+    configure_structlog(logging.WARNING)  # not a debug line per message
 
     async def run() -> List[Tuple[DevRow, Dict[str, Any], float]]:
         agent = Agent.load(str(model))
