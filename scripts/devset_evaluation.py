@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import statistics
 import time
 from collections import Counter, defaultdict
@@ -126,6 +127,7 @@ class DevsetReport:
     by_intent: List[Dict[str, Any]] = field(default_factory=list)
     confusions: List[Dict[str, Any]] = field(default_factory=list)
     latency_ms: Dict[str, float] = field(default_factory=dict)
+    machine: Dict[str, float] = field(default_factory=dict)  # cores and load average when parsed: latency depends on them
     predictions: List[Dict[str, Any]] = field(default_factory=list)
 
     def ratio(self, name: str) -> Ratio:
@@ -164,7 +166,8 @@ def score(rows: Sequence[DevRow], predictions: Sequence[Prediction], label: str,
     pairs = [(row, by_id[row.id]) for row in rows]
     trained = datetime.fromtimestamp(model.stat().st_mtime, timezone.utc) if model.exists() else None
     report = DevsetReport(label=label, model=model.name, model_trained=f"{trained:%Y-%m-%d %H:%M} UTC" if trained else "",
-                          evaluated=f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", rows=len(rows))
+                          evaluated=f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC", rows=len(rows),
+                          machine={"cores": os.cpu_count() or 0, "load_1min": round(os.getloadavg()[0], 2)})
 
     for scope, subset in [("all", pairs), *[(lang, [(r, p) for r, p in pairs if r.lang == lang]) for lang in ("en", "zh")]]:
         for name, ratio in _figures(subset).items():
@@ -232,13 +235,17 @@ def markdown(reports: Sequence[DevsetReport]) -> List[str]:
              "in-process and read the way `action_recommend_products` reads it (`actions.shopper_request.stated_in`). "
              "A message is *rejected* when the parse says `out_of_scope` or `nlu_fallback`; out-of-scope recall "
              "counts both, the strict line only `out_of_scope`. Figures are hits / rows that have the label.", "",
-             "| figure | target | " + " | ".join(f"{r.label} (`{r.model}`, trained {r.model_trained})" for r in reports) + " |",
+             "| figure | target | " + " | ".join(f"{r.label} (`{r.model}` of {r.model_trained})" for r in reports) + " |",
              "|---|---|" + "---|" * len(reports)]
     for name in SUMMARY:
         lines.append(f"| {name} | {TARGETS.get(name, '')} | " + " | ".join(r.ratio(name).cell() for r in reports) + " |")
     lines.append("| parse latency in-process p50 / p95 (ms) | | "
                  + " | ".join(f"{r.latency_ms.get('p50', 0):.0f} / {r.latency_ms.get('p95', 0):.0f}" for r in reports) + " |")
-    lines.append("")
+    lines.append("| machine when parsed (cores, 1-minute load) | | "
+                 + " | ".join(f"{r.machine['cores']:.0f}, {r.machine['load_1min']}" if r.machine else "not recorded"
+                              for r in reports) + " |")
+    lines += ["", "Latency here is a by-product, on whatever else the machine was doing; the load benchmark is the "
+              "reference for speed. `docs/nlu_devset.md` discusses the misses.", ""]
     for report in reports:
         lines += _detail(report)
     return lines

@@ -119,11 +119,9 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--devset-label", default="new",
                         help="name of the design scored (old, new ...): its results file and column in the doc")
     parser.add_argument("--devset-only", action="store_true",
-                        help="only score --devset-model and refresh the dev-set section of --doc")
+                        help="only refresh the dev-set section of --doc from the saved results (after scoring --devset-model if given)")
     parser.add_argument("--datasets", type=Path, help="folder holding nlu-real/ (default: $DAOGOU_DATASETS or ../shared/datasets)")
     args = parser.parse_args(argv)
-    if args.devset_only and not args.devset_model:
-        parser.error("--devset-only needs --devset-model")
     if args.devset_model:
         try:
             score_devset(args.devset_model, args.devset_label, args.datasets)
