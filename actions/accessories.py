@@ -7,7 +7,6 @@ from rasa_sdk.events import SlotSet
 
 from actions.base import ShopAction, Turn
 from actions.messages import t
-from actions.references import referenced_products
 from actions.render import product_list
 
 RESULTS = 5
@@ -18,11 +17,9 @@ class ActionFindAccessories(ShopAction):
         return "action_find_accessories"
 
     def respond(self, turn: Turn) -> None:
-        products = referenced_products(turn.tracker, turn.recommender, limit=1)
-        if not products:
-            turn.say_product_not_found()
+        device = turn.referenced_product()
+        if device is None:
             return
-        device = products[0]
         name = device.display_name(turn.language)
         fitting = turn.recommender.accessories(device.id, k=RESULTS)
         turn.events.append(SlotSet("last_product", device.id))

@@ -7,7 +7,6 @@ from rasa_sdk.events import SlotSet
 
 from actions.base import ShopAction, Turn
 from actions.messages import t
-from actions.references import referenced_products
 from actions.render import product_list
 
 RESULTS = 5
@@ -18,11 +17,9 @@ class ActionFindSimilar(ShopAction):
         return "action_find_similar"
 
     def respond(self, turn: Turn) -> None:
-        products = referenced_products(turn.tracker, turn.recommender, limit=1)
-        if not products:
-            turn.say_product_not_found()
+        anchor = turn.referenced_product()
+        if anchor is None:
             return
-        anchor = products[0]
         similar = [r.product for r in turn.recommender.similar(anchor.id, k=RESULTS)]
         name = anchor.display_name(turn.language)
         if not similar:
