@@ -26,8 +26,6 @@ class ActionFindAccessories(ShopAction):
         if not fitting:
             turn.say("accessories.none", name=name)
             return
-        text, payload = product_list(turn.language, fitting, t(turn.language, "accessories.intro", name=name),
-                                     reason=t(turn.language, "accessories.reason", name=name), reason_code="fits")
-        turn.dispatcher.utter_message(text=text)
-        turn.dispatcher.utter_message(json_message=payload)
+        turn.show(*product_list(turn.language, fitting, t(turn.language, "accessories.intro", name=name),
+                                reason=t(turn.language, "accessories.reason", name=name), reason_code="fits"))
         turn.events.append(SlotSet("last_recommendations", [p.id for p in fitting]))

@@ -51,6 +51,11 @@ class Turn:
     def say(self, key: str, **params: object) -> None:
         self.dispatcher.utter_message(text=t(self.language, key, **params))
 
+    def show(self, text: str, payload: Dict[str, Any]) -> None:
+        """Send a rendered answer: the text for the terminal, the payload web and REST clients draw as cards."""
+        self.dispatcher.utter_message(text=text)
+        self.dispatcher.utter_message(json_message=payload)
+
     def entity(self, name: str) -> Optional[str]:
         value = next(self.tracker.get_latest_entity_values(name), None)
         return None if value is None else str(value)

@@ -23,9 +23,7 @@ class ActionProductInfo(ShopAction):
         feature = self._feature(turn)
         if feature is not None:
             turn.dispatcher.utter_message(text=feature_answer(turn.language, turn.recommender.describe(product.id, feature.id)))
-        text, payload = product_details(turn.language, product)
-        turn.dispatcher.utter_message(text=text)
-        turn.dispatcher.utter_message(json_message=payload)
+        turn.show(*product_details(turn.language, product))
         # Asking about a product is interest in it: a view shapes the next recommendations.
         turn.recommender.record_event(turn.user_id, product.id, "view")
 

@@ -68,11 +68,9 @@ class ActionRecommendProducts(ShopAction):
             turn.dispatcher.utter_message(text=self._explain_empty(language, catalog, query))
             return
 
-        text, payload = render_recommendations(
+        turn.show(*render_recommendations(
             recommendations, catalog, language, query.category, query.brand, query.min_price, query.max_price
-        )
-        turn.dispatcher.utter_message(text=text)
-        turn.dispatcher.utter_message(json_message=payload)
+        ))
         turn.events.append(SlotSet("last_recommendations", [r.product.id for r in recommendations]))
 
     @staticmethod

@@ -25,8 +25,6 @@ class ActionFindSimilar(ShopAction):
         if not similar:
             turn.say("similar.none", name=name)
             return
-        text, payload = product_list(turn.language, similar, t(turn.language, "similar.intro", name=name),
-                                     reason=t(turn.language, "reason.similar_to", item=name), reason_code="similar_to")
-        turn.dispatcher.utter_message(text=text)
-        turn.dispatcher.utter_message(json_message=payload)
+        turn.show(*product_list(turn.language, similar, t(turn.language, "similar.intro", name=name),
+                                reason=t(turn.language, "reason.similar_to", item=name), reason_code="similar_to"))
         turn.events += [SlotSet("last_product", anchor.id), SlotSet("last_recommendations", [p.id for p in similar])]
