@@ -7,7 +7,7 @@ from typing import Dict, Sequence
 
 import yaml
 
-from daogou_nlu.language import SUPPORTED
+from daogou_nlu.language_detection import SUPPORTED
 from recsys import load_taxonomy
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
