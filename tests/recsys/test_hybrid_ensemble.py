@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys.ensemble import EnsembleModel
+from recsys.ensemble import EnsembleModel, hold_out_last_items, tune_weights
 from recsys.evaluation.datasets import Sequences
 from recsys.evaluation.evaluator import evaluate
 from recsys.evaluation.protocols import leave_last_two_out
 from recsys.events import Interactions
-from recsys.hybrid import HybridRanker, hold_out_last_items, tune_weights
+from recsys.hybrid import HybridRanker
 from recsys.models import PopularityModel
 from recsys.models.base import RecommenderModel
 
@@ -21,7 +21,6 @@ class NextItemModel(RecommenderModel):
     """Knows the rule of the toy data: after item i comes item i + 1."""
 
     name = "next"
-    uses_sequence = True
 
     def fit(self, interactions: Interactions) -> "NextItemModel":
         self.n_items = interactions.matrix.shape[1]
