@@ -80,7 +80,8 @@ class Recommender:
         trained when missing or made for another catalog, if that is allowed.
         """
         settings = settings or Settings.from_env()
-        catalog, store = cls._open(settings, seed)
+        catalog = Catalog.load(settings.catalog_path, settings.aliases_path)
+        store = cls._open_store(settings, catalog, seed)
         try:
             return cls._load(settings, catalog, store)
         except ArtifactError as exc:
@@ -90,12 +91,12 @@ class Recommender:
             return cls.train(settings, catalog, store)
 
     @staticmethod
-    def _open(settings: Settings, seed: bool) -> Tuple[Catalog, Store]:
-        catalog = Catalog.load(settings.catalog_path, settings.aliases_path)
+    def _open_store(settings: Settings, catalog: Catalog, seed: bool) -> Store:
+        """The database with this catalog, and with the seed events when the caller asks for them."""
         store = open_store(settings, catalog)
         if seed:
             seed_events(store, catalog, settings.events_path, seed=settings.seed)
-        return catalog, store
+        return store
 
     @classmethod
     def _load(cls, settings: Settings, catalog: Catalog, store: Store) -> "Recommender":
@@ -162,9 +163,8 @@ class Recommender:
 
         Without a ``store``, the database is opened (and, with ``seed``, an empty one seeded) first.
         """
-        if store is None:
-            catalog, store = cls._open(settings, seed)
         catalog = catalog or Catalog.load(settings.catalog_path, settings.aliases_path)
+        store = store or cls._open_store(settings, catalog, seed)
         snapshot = Snapshot.read(store, catalog, catalog.ids)
         interactions = snapshot.interactions.with_item_features(item_feature_matrix(catalog))
         started = time.perf_counter()

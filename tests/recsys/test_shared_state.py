@@ -4,6 +4,7 @@ Two :class:`Recommender` instances on one SQLite file stand for two processes (a
 action server and the shop site's API): neither shares memory with the other, so
 whatever one records or forgets reaches the other only through the database.
 """
+import json
 import shutil
 import subprocess
 import sys
@@ -101,3 +102,20 @@ def test_processes_write_at_once_without_losing_an_event(two_processes, small_se
     assert len(store.events_frame("from-another-process")) == writes
     assert len(store.events_frame("from-this-process")) == writes
     assert second.history("from-another-process").sum() == writes  # every view, weight 1
+
+
+def test_models_that_did_not_record_shoppers_events_use_factors_only_on_the_events_they_saw(small_settings, trained_small_directory):
+    """Artefacts written before users.jsonl (users.txt only) still load; their factors serve a shopper only
+    while the database holds exactly the events they were trained on, and that shopper has not changed."""
+    shutil.copytree(trained_small_directory / "models", small_settings.model_dir)
+    shutil.copyfile(trained_small_directory / "daogou.db", small_settings.model_dir.parent / "daogou.db")
+    trained = [json.loads(line)[0] for line in (small_settings.model_dir / "users.jsonl").read_text().splitlines()]
+    (small_settings.model_dir / "users.txt").write_text("".join(f"{u}\n" for u in trained))
+    (small_settings.model_dir / "users.jsonl").unlink()
+    legacy = Recommender.from_settings(small_settings, train_if_missing=False)
+    assert legacy.shoppers.model_row(legacy.shoppers.get("apple-fan-2")) == trained.index("apple-fan-2")
+    legacy.record_event("apple-fan-2", "phone-xiaomi-a", "view")
+    assert legacy.shoppers.model_row(legacy.shoppers.get("apple-fan-2")) is None
+    reopened = Recommender.from_settings(small_settings, train_if_missing=False)  # the events differ now
+    assert reopened.shoppers.model_row(reopened.shoppers.get("apple-fan-3")) is None
+    assert reopened.recommend(RecommendationQuery(user_id="apple-fan-3", k=2))  # folded in instead
