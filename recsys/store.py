@@ -33,6 +33,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -276,23 +277,18 @@ class Store:
         frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
         return frame
 
-    def _fingerprint_query(self):
-        columns = events_table.c
-        return select(columns.user_id, func.count(), func.max(columns.id), func.max(columns.timestamp))
-
     def fingerprint(self, user_id: str) -> Fingerprint:
         """The shopper's :class:`Fingerprint` now: one query on the (user, time) index, well under a
         millisecond, asked on every request so that no process serves a shopper from stale rows."""
-        query = self._fingerprint_query().where(events_table.c.user_id == user_id).group_by(events_table.c.user_id)
         with self.engine.connect() as connection:
-            row = connection.execute(query).first()
-        return Fingerprint() if row is None else _fingerprint(row)
+            row = connection.execute(_SHOPPER_FINGERPRINT, {"user_id": user_id}).first()
+        return _fingerprint(row)
 
     def fingerprints(self) -> Dict[str, Fingerprint]:
         """Every shopper's fingerprint (read before the events a snapshot is built from: a row
         that lands in between then shows as a changed fingerprint, never as a stale one)."""
         with self.engine.connect() as connection:
-            return {row[0]: _fingerprint(row) for row in connection.execute(self._fingerprint_query().group_by(events_table.c.user_id))}
+            return {row[0]: _fingerprint(row) for row in connection.execute(_ALL_FINGERPRINTS)}
 
     def forget_user(self, user_id: str) -> int:
         """Delete everything stored about a shopper; returns how many events went."""
@@ -300,7 +296,16 @@ class Store:
             return connection.execute(delete(events_table).where(events_table.c.user_id == user_id)).rowcount
 
 
+_FINGERPRINT_COLUMNS = (events_table.c.user_id, func.count(events_table.c.id), func.max(events_table.c.id),
+                        func.max(events_table.c.timestamp))
+#: Built once: a statement constructed per request costs more than the query it runs.
+_SHOPPER_FINGERPRINT = select(*_FINGERPRINT_COLUMNS).where(events_table.c.user_id == bindparam("user_id")).group_by(events_table.c.user_id)
+_ALL_FINGERPRINTS = select(*_FINGERPRINT_COLUMNS).group_by(events_table.c.user_id)
+
+
 def _fingerprint(row) -> Fingerprint:
+    if row is None:  # no rows: a shopper never seen, or forgotten
+        return Fingerprint()
     return Fingerprint(count=int(row[1]), last_id=int(row[2]), last_time=str(row[3]))
 
 
