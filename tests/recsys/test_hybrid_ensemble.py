@@ -130,3 +130,18 @@ def test_ensemble_saves_and_loads(tmp_path):
     assert loaded.weights == model.weights
     np.testing.assert_allclose(loaded.score_batch(split.histories, split.users, split.sequences),
                                model.score_batch(split.histories, split.users, split.sequences), atol=1e-6)
+
+
+@pytest.mark.parametrize("module, forbidden", [
+    ("recsys/hybrid.py", ("recsys.evaluation", "recsys.ensemble")),  # serving never loads weight learning
+    ("recsys/specs.py", ("recsys.facade",)),  # no facade <-> specs cycle
+    ("recsys/store.py", ("recsys.simulate",)),  # opening the database never simulates shoppers
+])
+def test_modules_import_only_what_their_job_needs(module, forbidden):
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parents[2] / module).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not {m for m in imported if m.startswith(forbidden)}
