@@ -17,7 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Dict, FrozenSet, Mapping, Optional, Sequence
 
 import numpy as np
@@ -88,6 +88,9 @@ class ShopperBook:
         self._cache: "OrderedDict[str, Shopper]" = OrderedDict()
         self._lock = threading.Lock()
         self._trained: Dict[str, TrainedShopper] = {}
+        #: What a shopper without events gets: one shared, never modified, and never cached (anyone
+        #: can send a new shopper id; remembering each would only fill the cache).
+        self._nobody = empty_shopper(None, len(self._item_ids))
 
     @property
     def snapshot(self) -> Snapshot:
@@ -122,7 +125,7 @@ class ShopperBook:
     def get(self, user_id: Optional[str]) -> Shopper:
         """The shopper as the database says now (an anonymous query has no history)."""
         if not user_id:
-            return empty_shopper(None, len(self._item_ids))
+            return self._nobody
         fingerprint = self._store.fingerprint(user_id)
         with self._lock:
             cached = self._cache.get(user_id)
@@ -136,9 +139,11 @@ class ShopperBook:
         return self._build(user_id, self._store.fingerprint(user_id))
 
     def _build(self, user_id: str, fingerprint: Fingerprint) -> Shopper:
-        if fingerprint.empty:
-            shopper = empty_shopper(user_id, len(self._item_ids), fingerprint)
-        elif self._snapshot.fingerprints.get(user_id) == fingerprint:
+        if fingerprint.empty:  # never seen, or forgotten: nothing worth keeping
+            with self._lock:
+                self._cache.pop(user_id, None)
+            return replace(self._nobody, user_id=user_id, fingerprint=fingerprint)
+        if self._snapshot.fingerprints.get(user_id) == fingerprint:
             shopper = self._from_snapshot(user_id, fingerprint)
         else:
             # Read after the fingerprint: rows that land in between make the next fingerprint differ.
