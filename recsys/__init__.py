@@ -5,7 +5,8 @@ through the facade, so that constraints, fallbacks and reasons behave the same
 everywhere. This package never imports Rasa.
 """
 from recsys.catalog import Catalog, CatalogError, Product
-from recsys.facade import QueryError, Recommendation, RecommendationQuery, Recommender, StoredEvent
+from recsys.facade import Recommender
+from recsys.queries import QueryError, Recommendation, RecommendationQuery, StoredEvent
 from recsys.reasons import Reason
 from recsys.settings import Settings
 from recsys.specs import KEY_SPECS, Comparison, Feature, FeatureAnswer

@@ -69,7 +69,10 @@ class ArtifactMetadata:
             raise ArtifactError(f"models in {directory} were trained on another catalog; retrain them")
 
 
-USERS_FILE = "users.txt"
+#: Before shopper fingerprints were recorded: one trained shopper per line, in factor-row order.
+LEGACY_USERS_FILE = "users.txt"
+#: One JSON line per trained shopper, in factor-row order: ``[user_id, event count, last event id]``.
+USERS_FILE = "users.jsonl"
 
 
 def metadata_stamp(directory: Path) -> Optional[float]:
@@ -80,15 +83,33 @@ def metadata_stamp(directory: Path) -> Optional[float]:
         return None
 
 
-def write_user_ids(directory: Path, user_ids: Sequence[str]) -> None:
-    """The shoppers the models were trained on, one per line, in the order of their factor rows."""
+@dataclass(frozen=True)
+class TrainedShopper:
+    """A shopper the models were trained on: their factor row, and which of their events they saw."""
+
+    user_id: str
+    row: int
+    #: The count and newest id of the shopper's events at training (None: not recorded, legacy artefacts).
+    count: Optional[int] = None
+    last_id: Optional[int] = None
+
+
+def write_trained_shoppers(directory: Path, shoppers: Sequence[TrainedShopper]) -> None:
     tmp = Path(directory) / f".{USERS_FILE}.tmp"
-    tmp.write_text("".join(f"{u}\n" for u in user_ids), encoding="utf-8")
+    tmp.write_text("".join(json.dumps([s.user_id, s.count, s.last_id], ensure_ascii=False) + "\n" for s in shoppers),
+                   encoding="utf-8")
     tmp.replace(Path(directory) / USERS_FILE)
 
 
-def read_user_ids(directory: Path) -> List[str]:
+def read_trained_shoppers(directory: Path) -> List[TrainedShopper]:
+    """The trained shoppers in factor-row order; from artefacts written before fingerprints were
+    recorded, without counts (their factors are then used only when the events hash says nothing changed)."""
+    directory = Path(directory)
     try:
-        return (Path(directory) / USERS_FILE).read_text(encoding="utf-8").splitlines()
-    except OSError as exc:
-        raise ArtifactError(f"cannot read {USERS_FILE} in {directory}: {exc}") from exc
+        if (directory / USERS_FILE).exists():
+            rows = [json.loads(line) for line in (directory / USERS_FILE).read_text(encoding="utf-8").splitlines()]
+            return [TrainedShopper(str(user), row, count, last_id) for row, (user, count, last_id) in enumerate(rows)]
+        users = (directory / LEGACY_USERS_FILE).read_text(encoding="utf-8").splitlines()
+    except (OSError, ValueError, TypeError) as exc:
+        raise ArtifactError(f"cannot read the trained shoppers in {directory}: {exc}") from exc
+    return [TrainedShopper(user, row) for row, user in enumerate(users)]

@@ -296,6 +296,19 @@ class Catalog:
         """(accessory id, product id it fits) pairs."""
         return [(p.id, target) for p in self.products for target in p.fits]
 
+    def accessories_for(self, product_id: str) -> Tuple[str, ...]:
+        """Ids of the accessories whose ``fits`` links name ``product_id``, in catalog order.
+
+        The one accessory lookup: the facade answers shoppers with it and the simulator sends
+        its shoppers after accessories with it.
+        """
+        if getattr(self, "_accessories", None) is None:
+            index: Dict[str, List[str]] = {}
+            for accessory_id, target in self.links:
+                index.setdefault(target, []).append(accessory_id)
+            self._accessories = {target: tuple(ids) for target, ids in index.items()}
+        return self._accessories.get(product_id, ())
+
     def get(self, product_id: str) -> Optional[Product]:
         position = self.index.get(product_id)
         return None if position is None else self.products[position]

@@ -12,7 +12,8 @@ from typing import List, Optional
 from recsys.artifacts import ArtifactMetadata
 from recsys.catalog import Catalog, CatalogError
 from recsys.events import EventLogError, load_events
-from recsys.facade import QueryError, Recommendation, RecommendationQuery, Recommender
+from recsys.facade import Recommender
+from recsys.queries import QueryError, Recommendation, RecommendationQuery
 from recsys.models import ArtifactError
 from recsys.settings import Settings
 from recsys.simulate import SimulationParams, write_simulation

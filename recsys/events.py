@@ -10,7 +10,7 @@ import hashlib
 import logging
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence, Set
+from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import numpy as np
 import pandas as pd
@@ -29,6 +29,21 @@ class EventLogError(ValueError):
     """The event log cannot be read; the message says which file and column."""
 
 
+def check_event_table(frame: pd.DataFrame) -> Optional[str]:
+    """What is wrong with a table of events (missing columns, unknown event types), or None.
+
+    Every way in (a log file, a batch appended to the database) checks with this, and each
+    caller raises its own error with the words returned.
+    """
+    missing = [c for c in EVENT_COLUMNS if c not in frame.columns]
+    if missing:
+        return f"missing columns {', '.join(missing)}"
+    unknown = sorted(set(frame["event_type"]) - set(EVENT_TYPES))
+    if unknown:
+        return f"unknown event types {', '.join(map(str, unknown))}"
+    return None
+
+
 def load_events(path: Path) -> pd.DataFrame:
     """Read a log from CSV or Parquet and check its columns and event types."""
     path = Path(path)
@@ -36,12 +51,9 @@ def load_events(path: Path) -> pd.DataFrame:
         frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype={"user_id": str, "session_id": str, "item_id": str})
     except (OSError, ValueError) as exc:
         raise EventLogError(f"{path}: cannot read event log: {exc}") from exc
-    missing = [c for c in EVENT_COLUMNS if c not in frame.columns]
-    if missing:
-        raise EventLogError(f"{path}: missing columns {', '.join(missing)}")
-    unknown = sorted(set(frame["event_type"]) - set(EVENT_TYPES))
-    if unknown:
-        raise EventLogError(f"{path}: unknown event types {', '.join(map(str, unknown))}")
+    problem = check_event_table(frame)
+    if problem:
+        raise EventLogError(f"{path}: {problem}")
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
     return frame.sort_values("timestamp", kind="stable").reset_index(drop=True)
 
@@ -66,11 +78,15 @@ def disliked_items(events: pd.DataFrame, item_position: Mapping[str, int]) -> Di
     Implicit-feedback models cannot learn "not this" from a low rating (its
     weight is 0), so the recommender filters these out for the shopper who gave it.
     """
-    ratings = events[(events["event_type"] == "rating") & events["item_id"].isin(item_position)]
-    latest = ratings.groupby(["user_id", "item_id"], sort=False)["value"].last()  # events are in time order
+    is_rating = (events["event_type"] == "rating").to_numpy()
+    latest: Dict[Tuple[str, str], float] = {}
+    for user_id, item_id, stars in zip(events["user_id"].to_numpy()[is_rating], events["item_id"].to_numpy()[is_rating],
+                                       events["value"].to_numpy(dtype=np.float64)[is_rating]):
+        if item_id in item_position and stars == stars:
+            latest[(user_id, item_id)] = stars  # events are in time order: the last one stays
     disliked: Dict[str, Set[int]] = {}
     for (user_id, item_id), stars in latest.items():
-        if stars == stars and is_dislike(float(stars)):
+        if is_dislike(stars):
             disliked.setdefault(user_id, set()).add(item_position[item_id])
     return disliked
 
@@ -105,43 +121,28 @@ class Interactions:
     def user_index(self) -> Dict[str, int]:
         return {u: i for i, u in enumerate(self.user_ids)}
 
-    def with_event(self, user_id: str, item: int, weight: float) -> "Interactions":
-        """A copy with one more event: how a click shapes the next recommendation without retraining."""
-        users = list(self.user_ids)
-        matrix = self.matrix
-        position = self.user_index.get(user_id)
-        if position is None:
-            position = len(users)
-            users.append(user_id)
-            matrix = sp.vstack([matrix, sp.csr_matrix((1, matrix.shape[1]), dtype=matrix.dtype)], format="csr")
-        delta = sp.csr_matrix(([weight], ([position], [item])), shape=matrix.shape, dtype=matrix.dtype)
-        matrix = (matrix + delta).tocsr()
-        matrix.eliminate_zeros()
-        sequences = None
-        if self.sequences is not None:
-            sequences = list(self.sequences) + [np.empty(0, dtype=np.int64)] * (len(users) - len(self.sequences))
-            if sequences[position].size == 0 or sequences[position][-1] != item:
-                sequences[position] = np.append(sequences[position], item)
-        return Interactions(matrix=matrix, user_ids=users, item_ids=self.item_ids, age_days=None,
-                            sequences=sequences, item_features=self.item_features)
-
     @classmethod
-    def from_events(cls, events: pd.DataFrame, item_ids: Sequence[str]) -> "Interactions":
-        """Aggregate events; rows about products not in the catalog are dropped and counted."""
-        item_position = {item: i for i, item in enumerate(item_ids)}
-        known = events["item_id"].isin(item_position)
-        dropped = int((~known).sum())
-        if dropped:
-            logger.warning("ignored %d events about products that are not in the catalog", dropped)
-        events = events[known]
-        weights = events["event_type"].map(EVENT_WEIGHTS).astype(float).to_numpy()
-        is_rating = (events["event_type"] == "rating").to_numpy()
+    def from_events(cls, events: pd.DataFrame, item_ids: Sequence[str],
+                    item_position: Optional[Mapping[str, int]] = None) -> "Interactions":
+        """Aggregate events; rows about products not in the catalog are dropped and counted.
+
+        ``item_position`` (each id's position in ``item_ids``) spares a caller that aggregates
+        one shopper at a time from rebuilding it.
+        """
+        if item_position is None:
+            item_position = {item: i for i, item in enumerate(item_ids)}
+        cols = np.fromiter((item_position.get(item, -1) for item in events["item_id"]), dtype=np.int64, count=len(events))
+        known = cols >= 0
+        if not known.all():
+            logger.warning("ignored %d events about products that are not in the catalog", int((~known).sum()))
+            events, cols = events[known], cols[known]
+        types = events["event_type"].to_numpy()
+        weights = np.fromiter((EVENT_WEIGHTS[t] for t in types), dtype=np.float64, count=len(types))
+        is_rating = types == "rating"
         if is_rating.any():
-            weights[is_rating] = events.loc[is_rating, "value"].astype(float).map(rating_weight).to_numpy()
-        user_ids = sorted(events["user_id"].unique())
-        user_position = {u: i for i, u in enumerate(user_ids)}
-        rows = events["user_id"].map(user_position).to_numpy()
-        cols = events["item_id"].map(item_position).to_numpy()
+            weights[is_rating] = [rating_weight(v) for v in events["value"].to_numpy(dtype=np.float64)[is_rating]]
+        user_ids, rows = np.unique(events["user_id"].to_numpy(dtype=object), return_inverse=True)
+        user_ids = [str(u) for u in user_ids]
         shape = (len(user_ids), len(item_ids))
         matrix = sp.csr_matrix((weights, (rows, cols)), shape=shape, dtype=np.float32)
         matrix.sum_duplicates()
@@ -153,25 +154,24 @@ class Interactions:
             age_days = _min_duplicates(rows, cols, ages, shape)
             age_days = age_days.multiply(matrix > 0).tocsr()
         return cls(matrix=matrix, user_ids=user_ids, item_ids=list(item_ids), age_days=age_days,
-                   sequences=_sequences(events, rows, cols, len(user_ids)))
+                   sequences=_sequences(rows[~is_rating], cols[~is_rating], len(user_ids)))
 
 
-def _sequences(events: pd.DataFrame, rows: np.ndarray, cols: np.ndarray, n_users: int) -> List[np.ndarray]:
-    """Each user's items in time order (events are sorted by time), ratings left out, repeats collapsed."""
-    touched = (events["event_type"] != "rating").to_numpy()
-    frame = pd.DataFrame({"user": rows[touched], "item": cols[touched]})
-    sequences = [np.empty(0, dtype=np.int64)] * n_users
-    for user, items in frame.groupby("user", sort=False)["item"]:
-        values = items.to_numpy(dtype=np.int64)
-        keep = np.ones(len(values), dtype=bool)
-        keep[1:] = values[1:] != values[:-1]
-        sequences[int(user)] = values[keep]
-    return sequences
+def _sequences(rows: np.ndarray, cols: np.ndarray, n_users: int) -> List[np.ndarray]:
+    """Each user's items in time order (``rows``/``cols`` of the non-rating events, in time order), repeats collapsed."""
+    order = np.argsort(rows, kind="stable")  # by user, time order kept within each
+    rows, cols = rows[order], cols[order].astype(np.int64)
+    keep = np.ones(len(cols), dtype=bool)
+    keep[1:] = (cols[1:] != cols[:-1]) | (rows[1:] != rows[:-1])
+    rows, cols = rows[keep], cols[keep]
+    bounds = np.searchsorted(rows, np.arange(n_users + 1))
+    return [cols[bounds[u]:bounds[u + 1]] for u in range(n_users)]
 
 
 def _min_duplicates(rows: np.ndarray, cols: np.ndarray, values: np.ndarray, shape: tuple) -> sp.csr_matrix:
     """Sparse matrix holding, per (row, col), the smallest value plus one (so zero ages stay stored)."""
-    frame = pd.DataFrame({"r": rows, "c": cols, "v": values}).groupby(["r", "c"], sort=True)["v"].min()
-    r = frame.index.get_level_values(0).to_numpy()
-    c = frame.index.get_level_values(1).to_numpy()
-    return sp.csr_matrix((frame.to_numpy() + 1.0, (r, c)), shape=shape)
+    order = np.lexsort((values, cols, rows))  # by row, then column, then value: each pair's smallest first
+    rows, cols, values = rows[order], cols[order], values[order]
+    first = np.ones(len(rows), dtype=bool)
+    first[1:] = (rows[1:] != rows[:-1]) | (cols[1:] != cols[:-1])
+    return sp.csr_matrix((values[first] + 1.0, (rows[first], cols[first])), shape=shape)

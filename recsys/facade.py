@@ -1,37 +1,42 @@
 """The one entry point every client uses: :class:`Recommender`.
 
-It owns the catalog, the database, the shoppers' interaction histories and
-the hybrid of fitted models, and turns a :class:`RecommendationQuery` into
-products that satisfy the shopper's hard constraints, each with a
-:class:`~recsys.reasons.Reason`.
+It joins the catalog, the database (the one truth about shoppers, through
+:class:`~recsys.shoppers.ShopperBook`) and the hybrid of fitted models, and turns
+a :class:`~recsys.queries.RecommendationQuery` into products that satisfy the
+shopper's hard constraints, each with a :class:`~recsys.reasons.Reason`
+(:mod:`recsys.explain`).
 """
 from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Set, Tuple
+from typing import List, Mapping, Optional, Tuple
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
-from recsys.artifacts import ArtifactMetadata, ids_hash, metadata_stamp, read_user_ids, write_user_ids
+from recsys.artifacts import (ArtifactMetadata, TrainedShopper, ids_hash, metadata_stamp, read_trained_shoppers,
+                              write_trained_shoppers)
 from recsys.catalog import CATEGORIES, Catalog, Product
 from recsys.ensemble import EnsembleModel
-from recsys.events import EVENT_WEIGHTS, Interactions, data_hash, disliked_items, is_dislike, rating_weight
+from recsys.events import EVENT_WEIGHTS
+from recsys.explain import Explainer
 from recsys.features import item_feature_matrix
-from recsys.hybrid import HybridRanker, RankedItem
+from recsys.hybrid import HybridRanker
 from recsys.models import MODEL_CLASSES, ArtifactError, RecommenderModel
-from recsys.reasons import Reason
 from recsys.products import ProductFinder
+from recsys.queries import MAX_RESULTS, QueryError, Recommendation, RecommendationQuery, StoredEvent
+from recsys.reasons import Reason
 from recsys.settings import Settings
+from recsys.shoppers import ShopperBook, Snapshot
+from recsys.simulate import seed_events
 from recsys.specs import Comparison, Feature, FeatureAnswer, FeatureTable, answer, compare, prefer_feature
 from recsys.store import Store, open_store
 
 logger = logging.getLogger(__name__)
 
-MAX_RESULTS = 50
+__all__ = ["QueryError", "Recommendation", "RecommendationQuery", "Recommender", "StoredEvent"]
+
 #: With a preferred feature, candidates are the top ``k * FEATURE_POOL`` for the shopper, re-ordered by it.
 FEATURE_POOL = 4
 #: "Similar to X" blends what X is (content) with what shoppers view beside it (item co-occurrence),
@@ -40,72 +45,25 @@ FEATURE_POOL = 4
 SIMILARITY_WEIGHTS = {"content": 1.0, "item_knn": 1.0}
 
 
-class QueryError(ValueError):
-    """A query or event the recommender refuses (unknown category or product, min above max...)."""
-
-
-@dataclass(frozen=True)
-class RecommendationQuery:
-    """What a shopper asked for. Categories and brands are canonical ids; prices are CNY."""
-
-    user_id: Optional[str] = None
-    category: Optional[str] = None
-    brand: Optional[str] = None
-    min_price: Optional[float] = None
-    max_price: Optional[float] = None
-    k: int = 5
-    in_stock_only: bool = True
-    exclude_seen: bool = True
-    #: Brands the shopper has had enough of ("another brand", "换个牌子").
-    exclude_brands: Tuple[str, ...] = ()
-    #: Products just shown that the shopper asked past ("cheaper", "more options"): show others.
-    exclude_items: Tuple[str, ...] = ()
-    #: What matters most to the shopper (feature ids of ``features.yml``: "battery", "gaming"):
-    #: among the best candidates for them, the strongest on it come first.
-    prefer: Optional[str] = None
-
-
-@dataclass(frozen=True)
-class Recommendation:
-    product: Product
-    score: float
-    reason: Reason
-
-
-@dataclass(frozen=True)
-class StoredEvent:
-    """One thing stored about a shopper, as they may see it."""
-
-    timestamp: str
-    event_type: str
-    product: Product
-    value: Optional[float]
-
-
 class Recommender:
-    """Catalog + database + hybrid ranker, with constraint-respecting recommendations."""
+    """Catalog + database + hybrid ranker, with constraint-respecting recommendations.
 
-    def __init__(self, catalog: Catalog, store: Store, interactions: Interactions, ranker: HybridRanker,
-                 model_users: List[str], settings: Settings, disliked: Optional[Dict[str, Set[int]]] = None) -> None:
+    Holds no shopper state of its own: every request asks the database whether the
+    shopper changed (:class:`~recsys.shoppers.ShopperBook`), so several processes on
+    one database answer alike.
+    """
+
+    def __init__(self, catalog: Catalog, store: Store, ranker: HybridRanker, settings: Settings,
+                 shoppers: ShopperBook) -> None:
         self.settings = settings
         self.catalog = catalog
         self.store = store
-        self.interactions = interactions
-        #: Per shopper, the products they rated 2 stars or less: never recommended to them again.
-        self._disliked: Dict[str, Set[int]] = disliked or {}
         self.ranker = ranker
-        self._user_index = interactions.user_index
-        #: Row of each shopper in the models' user factors (the shoppers they were trained on).
-        self._model_user_index: Dict[str, int] = self._index_model_users(model_users)
-        #: Shoppers with events since training: their stored factors are stale, so they are folded in.
-        self._changed_users: Set[str] = set()
+        self.shoppers = shoppers
         #: When the serving artefacts were written (see :meth:`models_changed`).
         self._loaded_stamp: Optional[float] = metadata_stamp(settings.model_dir)
-
-    def _index_model_users(self, model_users: List[str]) -> Dict[str, int]:
-        """Each trained shopper's row in the models' user factors, for shoppers who still have events:
-        a shopper who asked to be forgotten keeps a row in the files until the next training, never in use."""
-        return {u: i for i, u in enumerate(model_users) if u in self._user_index}
+        self._finder: Optional[ProductFinder] = None
+        self._features: Optional[FeatureTable] = None
 
     @property
     def models(self) -> Mapping[str, RecommenderModel]:
@@ -113,14 +71,17 @@ class Recommender:
 
     # -- construction ------------------------------------------------------
     @classmethod
-    def from_settings(cls, settings: Optional[Settings] = None, train_if_missing: bool = True) -> "Recommender":
-        """Open the database (importing the catalog and seeding events as needed) and load the models.
+    def from_settings(cls, settings: Optional[Settings] = None, train_if_missing: bool = True,
+                      seed: bool = True) -> "Recommender":
+        """Open the database (importing the catalog as needed) and load the models.
 
-        Models are trained when missing or made for another catalog, if that is allowed.
+        ``seed``: fill an empty events table from ``settings.events_path`` (simulating the demo
+        log there if it is missing), as the assistant does on its first start. Models are
+        trained when missing or made for another catalog, if that is allowed.
         """
         settings = settings or Settings.from_env()
         catalog = Catalog.load(settings.catalog_path, settings.aliases_path)
-        store = open_store(settings, catalog)
+        store = cls._open_store(settings, catalog, seed)
         try:
             return cls._load(settings, catalog, store)
         except ArtifactError as exc:
@@ -129,14 +90,23 @@ class Recommender:
             logger.info("training the recommender: %s", exc)
             return cls.train(settings, catalog, store)
 
+    @staticmethod
+    def _open_store(settings: Settings, catalog: Catalog, seed: bool) -> Store:
+        """The database with this catalog, and with the seed events when the caller asks for them."""
+        store = open_store(settings, catalog)
+        if seed:
+            seed_events(store, catalog, settings.events_path, seed=settings.seed)
+        return store
+
     @classmethod
     def _load(cls, settings: Settings, catalog: Catalog, store: Store) -> "Recommender":
-        ranker, model_users = cls._read_models(settings, catalog)
-        interactions, disliked = cls._shopper_state(store, catalog)
-        return cls(catalog, store, interactions, ranker, model_users, settings, disliked)
+        ranker, trained, metadata = cls._read_models(settings, catalog)
+        shoppers = ShopperBook(store, catalog)
+        shoppers.use_trained(trained, metadata.events_hash)
+        return cls(catalog, store, ranker, settings, shoppers)
 
     @staticmethod
-    def _read_models(settings: Settings, catalog: Catalog) -> Tuple[HybridRanker, List[str]]:
+    def _read_models(settings: Settings, catalog: Catalog) -> Tuple[HybridRanker, List[TrainedShopper], ArtifactMetadata]:
         """Every artefact in the model directory, checked against the catalog; :class:`ArtifactError` if any is off."""
         metadata = ArtifactMetadata.read(settings.model_dir)
         metadata.check_catalog(ids_hash(catalog.ids), settings.model_dir)
@@ -150,7 +120,7 @@ class Recommender:
             ranker = HybridRanker(models, metadata.weights)
         except ValueError as exc:
             raise ArtifactError(f"models in {settings.model_dir}: {exc}") from exc
-        return ranker, read_user_ids(settings.model_dir)
+        return ranker, read_trained_shoppers(settings.model_dir), metadata
 
     def models_changed(self) -> bool:
         """Whether a finished set of artefacts newer than the one serving is in the model directory.
@@ -177,30 +147,26 @@ class Recommender:
         takes recommendations down. Returns whether the new models were taken.
         """
         try:
-            ranker, model_users = self._read_models(self.settings, self.catalog)
+            ranker, trained, metadata = self._read_models(self.settings, self.catalog)
         except ArtifactError as exc:
             logger.error("kept the current models; the new artefacts were refused: %s", exc)
             return False
+        self.shoppers.use_trained(trained, metadata.events_hash)
         self.ranker = ranker
-        self._model_user_index = self._index_model_users(model_users)
         logger.info("reloaded models from %s", self.settings.model_dir)
         return True
 
-    @staticmethod
-    def _shopper_state(store: Store, catalog: Catalog, events: Optional[pd.DataFrame] = None) -> Tuple[Interactions, Dict[str, Set[int]]]:
-        """What the database says about shoppers: the interaction matrix and each shopper's dislikes."""
-        events = store.events_frame() if events is None else events
-        interactions = Interactions.from_events(events, catalog.ids).with_item_features(item_feature_matrix(catalog))
-        return interactions, disliked_items(events, catalog.index)
-
     @classmethod
     def train(cls, settings: Settings, catalog: Optional[Catalog] = None, store: Optional[Store] = None,
-              show_progress: bool = True) -> "Recommender":
-        """Fit every model, learn the blend weights on held-out last items, refit on everything, save."""
+              show_progress: bool = True, seed: bool = True) -> "Recommender":
+        """Fit every model, learn the blend weights on held-out last items, refit on everything, save.
+
+        Without a ``store``, the database is opened (and, with ``seed``, an empty one seeded) first.
+        """
         catalog = catalog or Catalog.load(settings.catalog_path, settings.aliases_path)
-        store = store or open_store(settings, catalog)
-        events = store.events_frame()
-        interactions, disliked = cls._shopper_state(store, catalog, events)
+        store = store or cls._open_store(settings, catalog, seed)
+        snapshot = Snapshot.read(store, catalog, catalog.ids)
+        interactions = snapshot.interactions.with_item_features(item_feature_matrix(catalog))
         started = time.perf_counter()
         # The same fitting the offline benchmarks measure: members fitted on all but each shopper's last
         # product, weights learned on those, members refitted on everything.
@@ -212,11 +178,18 @@ class Recommender:
         (settings.model_dir / "metadata.json").unlink(missing_ok=True)
         for model in models.values():
             model.save(settings.model_dir)
-        write_user_ids(settings.model_dir, interactions.user_ids)
+        # Each shopper's events as the snapshot's fingerprint read them (a shopper whose rows landed
+        # after it has none, so is folded in): their factors serve only while these stay the same.
+        trained = []
+        for row, user in enumerate(interactions.user_ids):
+            fingerprint = snapshot.fingerprints.get(user)
+            trained.append(TrainedShopper(user, row, fingerprint.count if fingerprint else -1,
+                                          fingerprint.last_id if fingerprint else None))
+        write_trained_shoppers(settings.model_dir, trained)
         ArtifactMetadata(
             catalog_hash=ids_hash(catalog.ids),
-            events_hash=data_hash(events),
-            n_events=len(events),
+            events_hash=snapshot.events_hash,
+            n_events=snapshot.n_events,
             n_users=len(interactions.user_ids),
             n_items=len(catalog),
             models={name: model.params() for name, model in models.items()},
@@ -226,13 +199,15 @@ class Recommender:
                      **{f"fit_seconds.{k}": v for k, v in ensemble.fit_seconds.items()}},
         ).write(settings.model_dir)
         logger.info("trained %s on %d events from %d shoppers over %d products in %.1fs; weights %s",
-                    ", ".join(models), len(events), len(interactions.user_ids), len(catalog), total_seconds, weights)
-        return cls(catalog, store, interactions, HybridRanker(models, weights), interactions.user_ids, settings, disliked)
+                    ", ".join(models), snapshot.n_events, len(interactions.user_ids), len(catalog), total_seconds, weights)
+        shoppers = ShopperBook(store, catalog, snapshot)
+        shoppers.use_trained(trained, snapshot.events_hash)
+        return cls(catalog, store, HybridRanker(models, weights), settings, shoppers)
 
     # -- events --------------------------------------------------------------
     def record_event(self, user_id: str, product_id: str, event_type: str, value: Optional[float] = None,
                      session_id: Optional[str] = None) -> None:
-        """Store one shopper event and let it shape that shopper's next recommendations at once.
+        """Store one shopper event; every process's next recommendation for the shopper reflects it.
 
         Unknown products, unknown event types and ratings outside 1..5 are
         refused with a :class:`QueryError` and nothing is written.
@@ -246,34 +221,19 @@ class Recommender:
         if event_type == "rating" and (value is None or not 1 <= value <= 5):
             raise QueryError("a rating needs a value from 1 to 5")
         self.store.record_event(user_id, product_id, event_type, session_id=session_id, value=value)
-        weight = rating_weight(value) if event_type == "rating" else EVENT_WEIGHTS[event_type]
-        position = self.catalog.index[product_id]
-        self.interactions = self.interactions.with_event(user_id, position, weight)
-        if event_type == "rating":  # the latest rating decides: a later good one lifts a dislike
-            if is_dislike(value):
-                self._disliked.setdefault(user_id, set()).add(position)
-            else:
-                self._disliked.get(user_id, set()).discard(position)
-        self._user_index = self.interactions.user_index
-        self._changed_users.add(user_id)
+        self.shoppers.refresh(user_id)  # the writer pays for rebuilding, not the shopper's next question
 
     # -- queries -----------------------------------------------------------
     def product(self, product_id: str) -> Optional[Product]:
         return self.catalog.get(product_id)
 
     def history(self, user_id: Optional[str]) -> sp.csr_matrix:
-        """The shopper's interaction row (empty for a shopper we have never seen)."""
-        position = self._user_index.get(user_id) if user_id is not None else None
-        if position is None:
-            return sp.csr_matrix((1, len(self.catalog)), dtype=np.float32)
-        return self.interactions.matrix[position]
+        """The shopper's interaction row as the database says now (empty for a shopper we have never seen)."""
+        return self.shoppers.get(user_id).history
 
     def sequence(self, user_id: Optional[str]) -> np.ndarray:
         """The items the shopper touched, oldest first."""
-        position = self._user_index.get(user_id) if user_id is not None else None
-        if position is None or self.interactions.sequences is None:
-            return np.empty(0, dtype=np.int64)
-        return self.interactions.sequences[position]
+        return self.shoppers.get(user_id).sequence
 
     def recommend(self, query: RecommendationQuery) -> List[Recommendation]:
         """Best products for the query, personalised when the shopper has a history.
@@ -289,24 +249,20 @@ class Recommender:
         )
         for brand in query.exclude_brands:
             allowed &= self.catalog.brands != brand
-        disliked = self._disliked.get(query.user_id) if query.user_id is not None else None
-        if disliked:
-            allowed[list(disliked)] = False
+        shopper = self.shoppers.get(query.user_id)
+        if shopper.disliked:
+            allowed[list(shopper.disliked)] = False
         if query.exclude_items:
             allowed[[self.catalog.index[item] for item in query.exclude_items]] = False
-        history = self.history(query.user_id)
-        sequence = self.sequence(query.user_id)
-        user = None if query.user_id in self._changed_users else self._model_user_index.get(query.user_id)
         feature = self.features.features.get(query.prefer) if query.prefer else None
         pool = min(MAX_RESULTS, query.k * FEATURE_POOL) if feature else query.k
         ranked = self.ranker.rank(
-            history, allowed, pool, user=user, sequence=sequence, exclude_seen=query.exclude_seen,
-            brands=self.catalog.brand_codes, max_per_brand=None if query.brand else max(2, pool // 3),
+            shopper.history, allowed, pool, user=self.shoppers.model_row(shopper), sequence=shopper.sequence,
+            exclude_seen=query.exclude_seen, brands=self.catalog.brand_codes,
+            max_per_brand=None if query.brand else max(2, pool // 3),
         )
-        explainer = _HistoryByCategory(history, sequence, self.catalog.category_codes)
-        recommendations = [
-            Recommendation(self.catalog.products[r.item], r.score, self._reason(query, explainer, r)) for r in ranked
-        ]
+        explainer = Explainer(self.models, self.catalog, shopper.history, shopper.sequence, query)
+        recommendations = [Recommendation(self.catalog.products[r.item], r.score, explainer.reason(r)) for r in ranked]
         if feature is not None:
             recommendations = prefer_feature(recommendations, feature)
         return recommendations[:query.k]
@@ -338,13 +294,13 @@ class Recommender:
     # -- products by name, details, comparisons, accessories ---------------------
     @property
     def finder(self) -> ProductFinder:
-        if getattr(self, "_finder", None) is None:
+        if self._finder is None:
             self._finder = ProductFinder(self.catalog)
         return self._finder
 
     @property
     def features(self) -> FeatureTable:
-        if getattr(self, "_features", None) is None:
+        if self._features is None:
             self._features = FeatureTable.load(self.settings.features_path)
         return self._features
 
@@ -381,12 +337,7 @@ class Recommender:
     def accessories(self, product_id: str, k: int = 5) -> List[Product]:
         """In-stock accessories whose compatibility links name the product, best rated first."""
         self._known(product_id)
-        if getattr(self, "_accessories", None) is None:
-            index: Dict[str, List[Product]] = {}
-            for accessory_id, target in self.catalog.links:
-                index.setdefault(target, []).append(self.catalog.get(accessory_id))
-            self._accessories = index
-        fitting = [p for p in self._accessories.get(product_id, []) if p.in_stock]
+        fitting = [p for p in map(self.catalog.get, self.catalog.accessories_for(product_id)) if p.in_stock]
         return sorted(fitting, key=lambda p: (-(p.rating or 0.0), p.price, p.id))[:k]
 
     def _known(self, product_id: str) -> Product:
@@ -406,44 +357,18 @@ class Recommender:
         ]
 
     def forget(self, user_id: str) -> int:
-        """Erase the shopper: their events in the database and their history in memory.
+        """Erase the shopper: their events in the database, and what this process kept of them.
 
-        Their rows in the trained models stay until the next training but are
-        never used again: the shopper is treated as new from now on.
+        Other processes see the empty history at the shopper's next request; the
+        shopper's rows in the trained models stay until the next training but are
+        never used again (their events are no longer those the models saw).
         Returns how many events were deleted.
         """
         if not user_id:
             raise QueryError("forgetting needs a shopper id")
         deleted = self.store.forget_user(user_id)
-        if user_id in self._user_index:
-            self.interactions, self._disliked = self._shopper_state(self.store, self.catalog)
-            self._user_index = self.interactions.user_index
-        self._disliked.pop(user_id, None)
-        self._model_user_index.pop(user_id, None)
-        self._changed_users.discard(user_id)
+        self.shoppers.forget(user_id)
         return deleted
-
-    def _reason(self, query: RecommendationQuery, shopper: "_HistoryByCategory", ranked: RankedItem) -> Reason:
-        """The reason of the model that contributed most; an anchor item is always of the same category."""
-        speaker = max(ranked.contributions, key=ranked.contributions.get)
-        if speaker == "popularity" or ranked.contributions[speaker] <= 0:
-            return self._popular_reason(query)
-        if self.models[speaker].uses_sequence:
-            # The latest product of the same category the shopper touched: "after X" explains a phone by a phone.
-            latest = shopper.latest(ranked.item)
-            if latest is not None and latest != ranked.item:
-                return Reason("next_after", {"item": self.catalog.products[latest].id})
-            return Reason("matches_your_taste")
-        anchor = self.models[speaker].explain(shopper.history(ranked.item), ranked.item)
-        if anchor is not None and anchor != ranked.item:
-            code = "similar_to" if speaker == "content" else "because_you_liked"
-            return Reason(code, {"item": self.catalog.products[anchor].id})
-        return Reason("matches_your_taste")
-
-    @staticmethod
-    def _popular_reason(query: RecommendationQuery) -> Reason:
-        params = {key: value for key, value in (("category", query.category), ("brand", query.brand), ("max_price", query.max_price)) if value is not None}
-        return Reason("popular", params)
 
     def _validate(self, query: RecommendationQuery) -> None:
         if query.category is not None and query.category not in CATEGORIES:
@@ -464,28 +389,3 @@ class Recommender:
             raise QueryError(f"min_price {query.min_price} is above max_price {query.max_price}")
         if not 1 <= query.k <= MAX_RESULTS:
             raise QueryError(f"k must be between 1 and {MAX_RESULTS}, got {query.k}")
-
-
-class _HistoryByCategory:
-    """One shopper's history split by category, built once per category a query's results need
-    (explaining ten phones must not rebuild the phone history ten times)."""
-
-    def __init__(self, history: sp.csr_matrix, sequence: np.ndarray, category_codes: np.ndarray) -> None:
-        self._history = history
-        self._sequence = np.asarray(sequence, dtype=np.int64)
-        self._codes = category_codes
-        self._rows: Dict[int, sp.csr_matrix] = {}
-
-    def history(self, item: int) -> sp.csr_matrix:
-        """The history row restricted to ``item``'s category."""
-        code = int(self._codes[item])
-        if code not in self._rows:
-            keep = self._codes[self._history.indices] == code
-            columns = self._history.indices[keep]
-            self._rows[code] = sp.csr_matrix((self._history.data[keep], columns, [0, columns.size]), shape=self._history.shape)
-        return self._rows[code]
-
-    def latest(self, item: int) -> Optional[int]:
-        """The shopper's most recent product of ``item``'s category, if any."""
-        same = self._sequence[self._codes[self._sequence] == self._codes[item]] if self._sequence.size else self._sequence
-        return int(same[-1]) if same.size else None

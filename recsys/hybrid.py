@@ -2,28 +2,19 @@
 
 Each model's scores are standardised over the catalog (z-scores), so weights
 compare like with like whatever a model's scale; the weights are learned on a
-validation split (each shopper's last item held out), not guessed. Hard
+validation split (each shopper's last item held out, :mod:`recsys.ensemble`), not guessed. Hard
 constraints come as a mask and are never relaxed here; a brand cap keeps one
 brand from filling the whole list.
 """
 from __future__ import annotations
 
-import logging
-from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from dataclasses import dataclass
+from typing import Dict, List, Mapping, Optional, Sequence
 
 import numpy as np
 import scipy.sparse as sp
-from tqdm.auto import tqdm
 
-from recsys.evaluation.metrics import discount, tie_aware_ranks
-from recsys.events import Interactions
 from recsys.models.base import RecommenderModel
-
-logger = logging.getLogger(__name__)
-
-WEIGHT_GRID: Tuple[float, ...] = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
-
 
 @dataclass(frozen=True)
 class RankedItem:
@@ -56,8 +47,7 @@ class HybridRanker:
         for name, model in self.models.items():
             if self.weights.get(name, 0.0) == 0.0:
                 continue
-            extra = {"sequence": sequence} if model.uses_sequence else {}
-            result[name] = standardise(model.score(history, user=user, **extra))
+            result[name] = standardise(model.score(history, user=user, sequence=sequence))
         return result
 
     def component_scores_batch(
@@ -71,7 +61,7 @@ class HybridRanker:
         of shoppers, through each model's batch path; rows are what :meth:`component_scores` gives."""
         chosen = [n for n in self.models if self.weights.get(n, 0.0) != 0.0] if names is None else list(names)
         return {
-            name: standardise(self.models[name].score_many(histories, users, sequences).astype(np.float32, copy=False))
+            name: standardise(self.models[name].score_batch(histories, users, sequences).astype(np.float32, copy=False))
             for name in chosen
         }
 
@@ -97,7 +87,7 @@ class HybridRanker:
         lengths = np.array([0 if sequences is None or sequences[i] is None else len(sequences[i]) for i in range(histories.shape[0])])
         cold = (np.diff(histories.indptr) == 0) & (lengths == 0)
         if cold.any():
-            popular = standardise(self.models[COLD_START].score_many(histories[np.flatnonzero(cold)]))
+            popular = standardise(self.models[COLD_START].score_batch(histories[np.flatnonzero(cold)]))
             blended[cold] = popular
         return blended
 
@@ -129,7 +119,7 @@ class HybridRanker:
         components: Dict[str, np.ndarray] = {}
         for name in weights:
             model = self.models[name]
-            values, mean, std = model.score_items(history, pool, user=user, sequence=sequence if model.uses_sequence else None)
+            values, mean, std = model.score_items(history, pool, user=user, sequence=sequence)
             components[name] = (values - mean) / std if np.isfinite(std) and std >= 1e-12 else np.zeros(pool.size)
         if not components:
             return []
@@ -177,120 +167,3 @@ def diversify(ranked: np.ndarray, k: int, brands: Optional[np.ndarray], max_per_
         else:
             skipped.append(int(item))
     return chosen + skipped[: k - len(chosen)]
-
-
-# -- learning the weights ------------------------------------------------------------------------
-@dataclass
-class ValidationCase:
-    user: int
-    history: sp.csr_matrix
-    sequence: np.ndarray
-    target: int
-
-
-@dataclass
-class ValidationSplit:
-    train: Interactions
-    cases: List[ValidationCase] = field(default_factory=list)
-
-
-def hold_out_last_items(interactions: Interactions, max_cases: int = 2000, seed: int = 0) -> ValidationSplit:
-    """Hide each shopper's last item (when they touched it only at the end) for validation."""
-    if interactions.sequences is None:
-        raise ValueError("hold_out_last_items needs interaction sequences")
-    matrix = interactions.matrix.tolil(copy=True)
-    sequences = list(interactions.sequences)
-    eligible = [u for u, s in enumerate(sequences) if len(s) >= 3 and s[-1] not in set(s[:-1].tolist())]
-    rng = np.random.default_rng(seed)
-    chosen = sorted(rng.choice(eligible, size=min(max_cases, len(eligible)), replace=False)) if eligible else []
-    for user in chosen:
-        matrix[user, sequences[user][-1]] = 0
-        sequences[user] = sequences[user][:-1]
-    train_matrix = matrix.tocsr()
-    train_matrix.eliminate_zeros()
-    train = Interactions(matrix=train_matrix, user_ids=interactions.user_ids, item_ids=interactions.item_ids,
-                         age_days=None, sequences=sequences, item_features=interactions.item_features)
-    cases = [ValidationCase(int(u), train_matrix[u], sequences[u], int(interactions.sequences[u][-1])) for u in chosen]
-    return ValidationSplit(train=train, cases=cases)
-
-
-OBJECTIVES = ("full", "sampled", "mean")
-
-
-def tune_weights(
-    models: Mapping[str, RecommenderModel],
-    cases: Sequence[ValidationCase],
-    grid: Sequence[float] = WEIGHT_GRID,
-    rounds: int = 2,
-    k: int = 10,
-    show_progress: bool = False,
-    objective: str = "full",
-    seed: int = 0,
-    batch_size: int = 512,
-) -> Tuple[Dict[str, float], float]:
-    """Coordinate ascent on validation NDCG@k of the held-out items, ties counted half.
-
-    ``objective``: ``"full"`` ranks each target against every item the shopper has not
-    seen; ``"sampled"`` against 100 unseen items drawn uniformly (the SASRec protocol's
-    yardstick, which rewards popular items more); ``"mean"`` averages the two. Every
-    model is scored once, in blocks, through the same standardisation as serving.
-    """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, not {objective!r}")
-    names = list(models)
-    probe = HybridRanker(models, {name: 1.0 for name in names}) if COLD_START in models else None
-    n_items = cases[0].history.shape[1] if cases else 0
-    histories = sp.vstack([c.history for c in cases], format="csr") if cases else sp.csr_matrix((0, n_items))
-    users = np.array([c.user for c in cases], dtype=np.int64)
-    sequences = [c.sequence for c in cases]
-    stacked: Dict[str, np.ndarray] = {name: np.empty((len(cases), n_items), dtype=np.float32) for name in names}
-    for start in tqdm(range(0, len(cases), batch_size), desc="scoring validation shoppers", disable=not show_progress):
-        rows = slice(start, start + batch_size)
-        if probe is not None:
-            block = probe.component_scores_batch(histories[rows], users[rows], sequences[rows], names=names)
-        else:
-            block = {name: standardise(models[name].score_many(histories[rows], users[rows], sequences[rows]).astype(np.float32))
-                     for name in names}
-        for name in names:
-            stacked[name][rows] = block[name]
-    targets = np.array([c.target for c in cases], dtype=np.int64)
-    rows_all = np.arange(len(cases))
-    seen_rows = np.repeat(rows_all, np.diff(histories.indptr))
-    seen_cols = histories.indices
-    negatives = None
-    if objective != "full" and cases:
-        from recsys.evaluation.protocols import sample_negatives
-
-        negatives = sample_negatives([np.append(c.history.indices, c.target) for c in cases], n_items, seed=seed)
-
-    def ndcg_of(ranks: np.ndarray) -> float:
-        return float(np.mean(np.where(ranks < k, discount(ranks), 0.0)))
-
-    def score(weights: Mapping[str, float]) -> float:
-        blended = np.zeros((len(cases), n_items), dtype=np.float32)
-        for name in names:
-            if weights[name]:
-                blended += np.float32(weights[name]) * stacked[name]
-        target_scores = blended[rows_all, targets].copy()
-        parts = []
-        if negatives is not None:
-            parts.append(ndcg_of(tie_aware_ranks(blended[rows_all[:, np.newaxis], negatives], target_scores)))
-        if objective != "sampled":
-            blended[seen_rows, seen_cols] = -np.inf
-            blended[rows_all, targets] = -np.inf  # the target does not compete with itself
-            parts.append(ndcg_of(tie_aware_ranks(blended, target_scores)))
-        return float(np.mean(parts))
-
-    weights = {name: 1.0 for name in names}
-    best = score(weights)
-    for _ in range(rounds):
-        for name in names:
-            for value in grid:
-                trial = {**weights, name: value}
-                if not any(trial.values()):
-                    continue
-                trial_score = score(trial)
-                if trial_score > best + 1e-9:
-                    best, weights = trial_score, trial
-    logger.info("hybrid weights %s: validation %s NDCG@%d %.4f", weights, objective, k, best)
-    return weights, best

@@ -10,6 +10,7 @@ so popularity is real but not the whole story.
 from __future__ import annotations
 
 import gzip
+import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Dict, List, Tuple
@@ -19,7 +20,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from recsys.catalog import Catalog
-from recsys.events import EVENT_COLUMNS, EVENT_TYPES
+from recsys.events import EVENT_COLUMNS, EVENT_TYPES, load_events
+from recsys.store import Store
+
+logger = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -61,10 +65,6 @@ def simulate_events(
     share = share / share.sum()
     brands_by_category = {c: sorted(set(catalog.brands[idx])) for c, idx in items_by_category.items()}
     start = pd.Timestamp(params.start)
-    accessories_for: Dict[int, np.ndarray] = {}
-    for accessory_id, device_id in catalog.links:
-        accessories_for.setdefault(catalog.index[device_id], []).append(catalog.index[accessory_id])
-    accessories_for = {device: np.array(sorted(items)) for device, items in accessories_for.items()}
 
     rows: List[tuple] = []
     for shopper in tqdm(range(params.n_shoppers), desc="simulating shoppers", disable=not show_progress):
@@ -106,8 +106,8 @@ def simulate_events(
                     if rng.random() < params.rating_rate:
                         stars = int(np.clip(np.round(ratings[chosen] + rng.normal(0, 0.8)), 1, 5))
                         rows.append((t + pd.Timedelta(days=float(rng.uniform(2, 10))), user_id, session_id, "rating", product_id, float(stars)))
-                    fitting = accessories_for.get(int(chosen))
-                    if fitting is not None and rng.random() < params.accessory_follow_rate:
+                    fitting = np.array([catalog.index[a] for a in catalog.accessories_for(product_id)], dtype=np.int64)
+                    if fitting.size and rng.random() < params.accessory_follow_rate:
                         rows.extend(_accessory_session(rng, params, catalog, appeal, fitting, user_id, f"{session_id}-acc", t))
     frame = pd.DataFrame(rows, columns=list(EVENT_COLUMNS))
     frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
@@ -204,3 +204,21 @@ def write_report(events: pd.DataFrame, catalog: Catalog, params: SimulationParam
     report_path = log_path.parent / "REPORT.md"
     report_path.write_text("\n".join(lines), encoding="utf-8")
     return report_path
+
+
+def seed_events(store: Store, catalog: Catalog, events_path: Path, seed: int = 0, show_progress: bool = False) -> int:
+    """Fill an empty events table from ``events_path`` (a shop's export or the demo log), simulating
+    the demo log there first when the file does not exist. Returns how many events were added.
+
+    Opening the database never does this by itself: whether a deployment starts from the demo
+    shoppers is its caller's choice (the assistant's start-up and ``python -m recsys train`` do).
+    """
+    if store.event_count() > 0:
+        return 0
+    events_path = Path(events_path)
+    if not events_path.exists():
+        logger.info("no event log at %s: simulating the demo log (synthetic shoppers)", events_path)
+        write_simulation(catalog, SimulationParams(seed=seed), events_path, show_progress=show_progress)
+    count = store.append_events(load_events(events_path), show_progress=show_progress)
+    logger.info("seeded %d events from %s", count, events_path)
+    return count

@@ -10,14 +10,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 from recsys.catalog import Product, read_yaml
 from recsys.graphics import graphics_tier
+from recsys.queries import Recommendation
 from recsys.reasons import Reason
-
-if TYPE_CHECKING:  # the facade imports this module
-    from recsys.facade import Recommendation
 
 #: Specs where less is better (a lighter laptop).
 LOWER_IS_BETTER = {"weight_g"}
@@ -158,10 +156,8 @@ def feature_strength(products: Sequence[Product], feature: Feature) -> Tuple[Opt
     return None, [None] * len(products)
 
 
-def prefer_feature(recommendations: Sequence["Recommendation"], feature: Feature) -> List["Recommendation"]:
+def prefer_feature(recommendations: Sequence[Recommendation], feature: Feature) -> List[Recommendation]:
     """Strongest on the feature first, the recommender's order breaking ties; reasons name the feature."""
-    from recsys.facade import Recommendation
-
     spec, strength = feature_strength([r.product for r in recommendations], feature)
     order = sorted(range(len(recommendations)), key=lambda i: (-(strength[i] if strength[i] is not None else -1.0), i))
     result = []

@@ -5,15 +5,21 @@ by URL (``DAOGOU_DATABASE_URL``). The committed catalog files are the source of
 truth for products; :meth:`Store.import_catalog` copies them in, in one
 transaction, and is idempotent. Events are appended as shoppers act and read
 back as the table the models train on.
+
+The events table is the one truth about shoppers for every process that serves
+recommendations: each asks it per request for a shopper's :class:`Fingerprint`
+(one indexed query) and rereads that shopper's rows when it changed. SQLite runs
+in WAL mode with a busy timeout, so readers in other processes never block the
+writer and a writer waits its turn instead of failing.
 """
 from __future__ import annotations
 
 import json
 import logging
 from dataclasses import dataclass
-from pathlib import Path
 from datetime import datetime, timezone
-from typing import Dict, List, Optional
+from pathlib import Path
+from typing import Dict, List, Optional, Tuple
 
 import pandas as pd
 from sqlalchemy import (
@@ -27,6 +33,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    bindparam,
     create_engine,
     delete,
     event,
@@ -36,10 +43,11 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.pool import QueuePool
 from tqdm.auto import tqdm
 
 from recsys.catalog import Catalog, Product
-from recsys.events import EVENT_COLUMNS, EVENT_TYPES
+from recsys.events import EVENT_COLUMNS, check_event_table, load_events
 
 logger = logging.getLogger(__name__)
 
@@ -82,6 +90,8 @@ events_table = Table(
     Column("event_type", String(16), nullable=False),
     Column("item_id", String(128), ForeignKey("products.id"), nullable=False),
     Column("value", Float),
+    # Ids are never reused after a shopper is forgotten, so a fingerprint never comes back.
+    sqlite_autoincrement=True,
 )
 Index("events_user_time", events_table.c.user_id, events_table.c.timestamp)
 
@@ -106,10 +116,51 @@ class ImportReport:
     removed: int
 
 
-def _sqlite_foreign_keys(dbapi_connection, _record) -> None:
+@dataclass(frozen=True)
+class Fingerprint:
+    """What a shopper's rows in the events table look like: how many, the newest id and time.
+
+    Any event recorded or forgotten by any process changes it (ids are never
+    reused, and a re-recorded event has a new time), so a process may keep what it
+    derived from the rows for as long as the fingerprint stays the same.
+    """
+
+    count: int = 0
+    last_id: Optional[int] = None
+    last_time: Optional[str] = None
+
+    @property
+    def empty(self) -> bool:
+        return self.count == 0
+
+
+#: How long a writer waits for another process's write to finish before giving up.
+SQLITE_BUSY_TIMEOUT_S = 30
+
+
+def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_S * 1000}")
+    cursor.execute("PRAGMA journal_mode=WAL")  # readers and one writer at once, across processes
     cursor.close()
+
+
+def _engine(url: str) -> Engine:
+    """SQLite files: WAL, a busy timeout and a pool of open connections (opening one per request
+    costs more than the query); other databases: a pool that checks connections before use."""
+    url_object = make_url(url)
+    if url_object.get_backend_name() != "sqlite":
+        return create_engine(url, future=True, pool_pre_ping=True)
+    database = url_object.database
+    if database in (None, "", ":memory:"):
+        engine = create_engine(url, future=True)
+    else:
+        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, future=True, poolclass=QueuePool,
+                               connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S})
+    event.listen(engine, "connect", _sqlite_pragmas)
+    return engine
 
 
 class Store:
@@ -117,12 +168,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        url_object = make_url(url)
-        if url_object.get_backend_name() == "sqlite" and url_object.database not in (None, "", ":memory:"):
-            Path(url_object.database).parent.mkdir(parents=True, exist_ok=True)
-        self.engine: Engine = create_engine(url, future=True, pool_pre_ping=True)
-        if self.engine.dialect.name == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_foreign_keys)
+        self.engine: Engine = _engine(url)
         metadata.create_all(self.engine)
 
     # -- catalog -----------------------------------------------------------
@@ -175,15 +221,12 @@ class Store:
         with self.engine.connect() as connection:
             return [r[0] for r in connection.execute(select(products_table.c.id).order_by(products_table.c.id))]
 
-    def fits(self, product_id: str) -> List[str]:
-        """Products that ``product_id`` (an accessory) fits."""
+    def links(self) -> List[Tuple[str, str]]:
+        """The stored (accessory id, product id it fits) pairs, for other readers of the database;
+        the recommender answers from :meth:`recsys.catalog.Catalog.accessories_for`."""
         with self.engine.connect() as connection:
-            return [r[0] for r in connection.execute(select(links_table.c.fits_id).where(links_table.c.product_id == product_id).order_by(links_table.c.fits_id))]
-
-    def accessories_for(self, product_id: str) -> List[str]:
-        """Accessories that fit ``product_id``."""
-        with self.engine.connect() as connection:
-            return [r[0] for r in connection.execute(select(links_table.c.product_id).where(links_table.c.fits_id == product_id).order_by(links_table.c.product_id))]
+            query = select(links_table.c.product_id, links_table.c.fits_id).order_by(links_table.c.product_id, links_table.c.fits_id)
+            return [(r[0], r[1]) for r in connection.execute(query)]
 
     # -- events ------------------------------------------------------------
     def event_count(self) -> int:
@@ -192,12 +235,9 @@ class Store:
 
     def append_events(self, events: pd.DataFrame, show_progress: bool = False, chunk: int = 20_000) -> int:
         """Append a batch of events; a batch with an unknown product or event type writes nothing."""
-        missing = [c for c in EVENT_COLUMNS if c not in events.columns]
-        if missing:
-            raise StoreError(f"events lack columns {', '.join(missing)}")
-        bad_types = sorted(set(events["event_type"]) - set(EVENT_TYPES))
-        if bad_types:
-            raise StoreError(f"unknown event types: {', '.join(map(str, bad_types))}")
+        problem = check_event_table(events)
+        if problem:
+            raise StoreError(f"events {problem}")
         known = set(self.product_ids())
         unknown = sorted(set(events["item_id"]) - known)
         if unknown:
@@ -237,10 +277,36 @@ class Store:
         frame["timestamp"] = pd.to_datetime(frame["timestamp"], utc=True)
         return frame
 
+    def fingerprint(self, user_id: str) -> Fingerprint:
+        """The shopper's :class:`Fingerprint` now: one query on the (user, time) index, well under a
+        millisecond, asked on every request so that no process serves a shopper from stale rows."""
+        with self.engine.connect() as connection:
+            row = connection.execute(_SHOPPER_FINGERPRINT, {"user_id": user_id}).first()
+        return _fingerprint(row)
+
+    def fingerprints(self) -> Dict[str, Fingerprint]:
+        """Every shopper's fingerprint (read before the events a snapshot is built from: a row
+        that lands in between then shows as a changed fingerprint, never as a stale one)."""
+        with self.engine.connect() as connection:
+            return {row[0]: _fingerprint(row) for row in connection.execute(_ALL_FINGERPRINTS)}
+
     def forget_user(self, user_id: str) -> int:
         """Delete everything stored about a shopper; returns how many events went."""
         with self.engine.begin() as connection:
             return connection.execute(delete(events_table).where(events_table.c.user_id == user_id)).rowcount
+
+
+_FINGERPRINT_COLUMNS = (events_table.c.user_id, func.count(events_table.c.id), func.max(events_table.c.id),
+                        func.max(events_table.c.timestamp))
+#: Built once: a statement constructed per request costs more than the query it runs.
+_SHOPPER_FINGERPRINT = select(*_FINGERPRINT_COLUMNS).where(events_table.c.user_id == bindparam("user_id")).group_by(events_table.c.user_id)
+_ALL_FINGERPRINTS = select(*_FINGERPRINT_COLUMNS).group_by(events_table.c.user_id)
+
+
+def _fingerprint(row) -> Fingerprint:
+    if row is None:  # no rows: a shopper never seen, or forgotten
+        return Fingerprint()
+    return Fingerprint(count=int(row[1]), last_id=int(row[2]), last_time=str(row[3]))
 
 
 def _product_row(product: Product) -> Dict[str, object]:
@@ -262,24 +328,17 @@ def _product_row(product: Product) -> Dict[str, object]:
     }
 
 
-def open_store(settings, catalog: Catalog, show_progress: bool = False) -> Store:
-    """The deployment's database, holding this catalog and at least the seed events.
+def open_store(settings, catalog: Catalog, seed_log: Optional[Path] = None, show_progress: bool = False) -> Store:
+    """The deployment's database, holding this catalog (re-imported only when its content changed).
 
-    The catalog is re-imported only when its content changed. An empty events
-    table is seeded from ``settings.events_path``; when that file does not
-    exist either, the demo log is simulated and written there first.
+    With ``seed_log``, an empty events table is filled from that log first; which
+    log (the demo log, a shop's export, none) is the caller's choice.
     """
-    from recsys.events import load_events
-    from recsys.simulate import SimulationParams, write_simulation
-
     store = Store(settings.database_url)
     if store.get_meta("catalog_hash") != catalog.content_hash:
         report = store.import_catalog(catalog, show_progress=show_progress)
         logger.info("catalog imported: %s", report)
-    if store.event_count() == 0:
-        if not Path(settings.events_path).exists():
-            logger.info("no event log at %s: simulating the demo log (synthetic shoppers)", settings.events_path)
-            write_simulation(catalog, SimulationParams(seed=settings.seed), Path(settings.events_path))
-        count = store.append_events(load_events(settings.events_path), show_progress=show_progress)
-        logger.info("seeded %d events from %s", count, settings.events_path)
+    if seed_log is not None and store.event_count() == 0:
+        count = store.append_events(load_events(seed_log), show_progress=show_progress)
+        logger.info("seeded %d events from %s", count, seed_log)
     return store

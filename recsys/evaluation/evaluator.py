@@ -74,8 +74,6 @@ def evaluate(
     full_rows: List[np.ndarray] = []
     sampled_ranks: List[np.ndarray] = []
     top_lists: Dict[int, List[np.ndarray]] = {k: [] for k in cutoffs}
-    if model.uses_sequence and split.sequences is None:
-        raise ValueError(f"{model.name} reads the order of a history, and split {split.name} has no sequences")
     blocks = iter_score_blocks(model, split.histories, split.users, batch_size, split.sequences)
     total = (n + batch_size - 1) // batch_size
     for rows, scores in tqdm(blocks, total=total, desc=description or model.name, disable=not progress, leave=False):

@@ -1,9 +1,8 @@
 """Batched scoring: one dense ``(batch, n_items)`` block at a time.
 
-Models may offer ``score_batch(histories, users=None)`` (sequence models also
-take ``sequences=``); for those that do not, rows are scored one by one through
-the contract's ``score`` (see :meth:`RecommenderModel.score_many`). Either way the
-evaluator sees the same blocks and memory stays bounded by the batch size.
+Every model answers ``score_batch(histories, users, sequences)`` (row by row
+through ``score`` unless it has a faster way, see :class:`RecommenderModel`), so
+the evaluator sees the same blocks and memory stays bounded by the batch size.
 """
 from __future__ import annotations
 
@@ -19,7 +18,7 @@ def score_rows(
     model: RecommenderModel, histories: sp.csr_matrix, users: np.ndarray, sequences: Optional[Sequence[np.ndarray]] = None
 ) -> np.ndarray:
     """Dense scores for a block of shoppers (``users[i] = -1`` marks a new shopper)."""
-    return model.score_many(histories, users, sequences)
+    return model.score_batch(histories, users, sequences)
 
 
 def iter_score_blocks(

@@ -1,7 +1,7 @@
 """Alternating least squares from ``implicit``: the first collaborative model."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Dict, Optional
 
 import numpy as np
 import scipy.sparse as sp
@@ -42,15 +42,6 @@ class ALSModel(LatentFactorModel):
         self.item_factors = np.zeros((0, self.factors), dtype=np.float32)
         self.user_factors = np.zeros((0, self.factors), dtype=np.float32)
         self._gram: Optional[np.ndarray] = None
-
-    def params(self) -> Dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "regularization": self.regularization,
-            "iterations": self.iterations,
-            "alpha": self.alpha,
-            "random_state": self.random_state,
-        }
 
     def fit(self, interactions: Interactions, show_progress: bool = False) -> "ALSModel":
         # implicit parallelises ALS itself; a BLAS thread pool underneath it only fights for the cores.

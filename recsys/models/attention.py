@@ -11,7 +11,7 @@ positions count from the oldest item of the window, not from the padding.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Optional
 
 import numpy as np
 
@@ -23,7 +23,6 @@ class SelfAttentionSequenceModel(GRUSequenceModel):
     """Item + reversed-position embeddings -> ``blocks`` x (causal attention, feed-forward) -> items."""
 
     name = "sasrec"
-    uses_sequence = True
 
     def __init__(self, blocks: int = 2, heads: int = 1, learning_rate: float = 0.002, **kwargs: Any) -> None:
         # Attention trains stably at a quarter of the GRU's step size (0.008 diverged on Amazon Games).
@@ -31,11 +30,6 @@ class SelfAttentionSequenceModel(GRUSequenceModel):
         self.blocks = int(blocks)
         self.heads = int(heads)
         self.hidden_units = self.embedding_dim  # residual connections need one width
-
-    def params(self) -> Dict[str, Any]:
-        params = super().params()
-        params.pop("hidden_units", None)
-        return {**params, "blocks": self.blocks, "heads": self.heads}
 
     def _build(self, n_items: int) -> None:
         tf = _tf()

@@ -6,6 +6,7 @@ that knows the user index may use it, and must otherwise fold the history in.
 """
 from __future__ import annotations
 
+import inspect
 import json
 from abc import ABC, abstractmethod
 from pathlib import Path
@@ -23,24 +24,72 @@ class ArtifactError(RuntimeError):
     """A saved model is missing, corrupt, or was trained for another catalog."""
 
 
+def hyper_parameters(model: object) -> Dict[str, Any]:
+    """A model's hyper-parameters, read from its ``__init__`` signature: each named argument's
+    value, kept on the model under the same name. Stated once, in the signature; a subclass
+    that passes ``**kwargs`` up adds its parent's arguments."""
+    names: Dict[str, None] = {}
+    for cls in type(model).__mro__:
+        init = cls.__dict__.get("__init__")
+        if init is None:
+            continue
+        parameters = list(inspect.signature(init).parameters.values())[1:]
+        names.update((p.name, None) for p in parameters if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY))
+        if not any(p.kind is p.VAR_KEYWORD for p in parameters):
+            break
+    return {name: getattr(model, name) for name in names}
+
+
 class RecommenderModel(ABC):
-    """Fit on interactions; score, recommend, explain; save and load."""
+    """Fit on interactions; score, recommend, explain; save and load.
+
+    Every model takes the same arguments everywhere: a history row (or block of
+    rows), optionally the shopper's row in the trained factors (``user``), and
+    optionally the order in which they touched items (``sequence``). A model
+    uses what it can and ignores the rest, so callers never ask which kind they hold.
+    A model implements :meth:`score` or :meth:`score_batch` (or both, when its batch
+    path is faster than row by row); each defaults to the other.
+    """
 
     name: ClassVar[str]
-    #: Sequence models read the order of a shopper's items: they take ``sequence=`` in :meth:`score`.
-    uses_sequence: ClassVar[bool] = False
+    #: The reason code a recommendation gets when this model speaks for it and names an anchor
+    #: item (:meth:`explain`): collaborative models say "because you liked X".
+    reason: ClassVar[str] = "because_you_liked"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        abstract = any(getattr(getattr(cls, name, None), "__isabstractmethod__", False) for name in dir(cls))
+        if not abstract and cls.score is RecommenderModel.score and cls.score_batch is RecommenderModel.score_batch:
+            raise TypeError(f"{cls.__name__} must implement score or score_batch")
 
     @abstractmethod
     def fit(self: ModelT, interactions: Interactions) -> ModelT:
         """Learn from a users x items matrix; returns self."""
 
-    @abstractmethod
-    def score(self, history: sp.csr_matrix, user: Optional[int] = None) -> np.ndarray:
+    def score(self, history: sp.csr_matrix, user: Optional[int] = None, sequence: Optional[np.ndarray] = None) -> np.ndarray:
         """Scores of every item (shape ``(n_items,)``) for one shopper's history row."""
+        users = None if user is None else np.array([user], dtype=np.int64)
+        return np.asarray(self.score_batch(history, users, None if sequence is None else [sequence]))[0]
 
-    @abstractmethod
+    def score_batch(
+        self, histories: sp.csr_matrix, users: Optional[np.ndarray] = None, sequences: Optional[Sequence[np.ndarray]] = None
+    ) -> np.ndarray:
+        """Dense ``(n, n_items)`` scores for a block of shoppers (``users[i] = -1``: unknown shopper).
+
+        The one batch entry point the evaluator and the hybrid use; row by row through
+        :meth:`score` unless the model has a faster way.
+        """
+        n = histories.shape[0]
+        rows = []
+        for i in range(n):
+            user = None if users is None or users[i] < 0 else int(users[i])
+            sequence = None if sequences is None else sequences[i]
+            rows.append(self.score(histories[i], user=user, sequence=sequence))
+        return np.vstack(rows) if rows else np.empty((0, self.n_items))
+
     def params(self) -> Dict[str, Any]:
-        """Hyper-parameters, recorded in the artefact's metadata."""
+        """Hyper-parameters, recorded in the artefact's metadata (see :func:`hyper_parameters`)."""
+        return hyper_parameters(self)
 
     @abstractmethod
     def _arrays(self) -> Dict[str, np.ndarray]:
@@ -49,27 +98,6 @@ class RecommenderModel(ABC):
     @abstractmethod
     def _restore(self, arrays: Dict[str, np.ndarray]) -> None:
         """Inverse of :meth:`_arrays`."""
-
-    def score_many(
-        self, histories: sp.csr_matrix, users: Optional[np.ndarray] = None, sequences: Optional[Sequence[np.ndarray]] = None
-    ) -> np.ndarray:
-        """Dense ``(n, n_items)`` scores for a block of shoppers (``users[i] = -1``: unknown shopper).
-
-        One entry point for every model, so the evaluator and the hybrid never ask which
-        kind they hold: a model's ``score_batch`` when it has one (sequence models take
-        ``sequences=`` there too), else :meth:`score` row by row.
-        """
-        n = histories.shape[0]
-        users = np.full(n, -1, dtype=np.int64) if users is None else np.asarray(users)
-        batch = getattr(self, "score_batch", None)
-        extra = {"sequences": sequences} if self.uses_sequence else {}
-        if callable(batch):
-            return np.asarray(batch(histories, users, **extra))
-        rows = []
-        for i in range(n):
-            one = {"sequence": sequences[i]} if self.uses_sequence and sequences is not None else {}
-            rows.append(self.score(histories[i], user=int(users[i]) if users[i] >= 0 else None, **one))
-        return np.vstack(rows) if rows else np.empty((0, self.n_items))
 
     def score_items(
         self, history: sp.csr_matrix, items: np.ndarray, user: Optional[int] = None, sequence: Optional[np.ndarray] = None
@@ -82,8 +110,7 @@ class RecommenderModel(ABC):
         factor matrix read per query is memory-bound milliseconds) and get the
         catalog moments from precomputed :class:`LinearMoments`.
         """
-        extra = {"sequence": sequence} if self.uses_sequence else {}
-        full = np.asarray(self.score(history, user=user, **extra), dtype=np.float64)
+        full = np.asarray(self.score(history, user=user, sequence=sequence), dtype=np.float64)
         return full[items], float(full.mean()), float(full.std())
 
     def similar_items(self, item: int, k: int = 10) -> Tuple[np.ndarray, np.ndarray]:
@@ -93,8 +120,12 @@ class RecommenderModel(ABC):
         scores[item] = -np.inf
         return top_k(scores, k)
 
-    def explain(self, history: sp.csr_matrix, item: int) -> Optional[int]:
-        """The history item that most supports recommending ``item``, or None if none does."""
+    def explain(self, history: sp.csr_matrix, item: int, sequence: Optional[np.ndarray] = None) -> Optional[int]:
+        """The history item that most supports recommending ``item``, or None if none does.
+
+        Callers pass the history (and sequence) of ``item``'s category only, so an anchor
+        is always of the same kind as the item it explains.
+        """
         if history.indices.size == 0:
             return None
         contributions = np.asarray(self._contributions(history, item))
@@ -123,8 +154,7 @@ class RecommenderModel(ABC):
         sequence: Optional[np.ndarray] = None,
     ) -> Tuple[np.ndarray, np.ndarray]:
         """Top-k item indices and scores among ``allowed`` items."""
-        extra = {"sequence": sequence} if self.uses_sequence else {}
-        scores = self.score(history, user=user, **extra).astype(np.float64, copy=True)
+        scores = np.asarray(self.score(history, user=user, sequence=sequence), dtype=np.float64).copy()
         if allowed is not None:
             scores[~allowed] = -np.inf
         if exclude_seen:

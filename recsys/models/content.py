@@ -1,7 +1,7 @@
 """Content model: recommends by what products are, not by who bought them."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -20,14 +20,12 @@ class ContentModel(RecommenderModel):
     """
 
     name = "content"
+    reason = "similar_to"
 
     def __init__(self, dimensions: int = 128, random_state: int = 0) -> None:
         self.dimensions = int(dimensions)
         self.random_state = int(random_state)
         self.embeddings = np.zeros((0, 0), dtype=np.float32)
-
-    def params(self) -> Dict[str, Any]:
-        return {"dimensions": self.dimensions, "random_state": self.random_state}
 
     def fit(self, interactions: Interactions) -> "ContentModel":
         features = interactions.item_features
@@ -45,7 +43,7 @@ class ContentModel(RecommenderModel):
     def _profile(self, history: sp.csr_matrix) -> np.ndarray:
         return history.data.astype(np.float32) @ self.embeddings[history.indices]
 
-    def score(self, history: sp.csr_matrix, user: Optional[int] = None) -> np.ndarray:
+    def score(self, history: sp.csr_matrix, user: Optional[int] = None, sequence: Optional[np.ndarray] = None) -> np.ndarray:
         if history.nnz == 0:
             return np.zeros(self.n_items, dtype=np.float32)
         return self.embeddings @ self._profile(history)

@@ -8,7 +8,7 @@ elaborate models on sparse implicit data, which is why it is here.
 """
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -54,9 +54,6 @@ class EASEModel(RecommenderModel):
         self.binarize = bool(binarize)
         self.weights = np.zeros((0, 0), dtype=np.float32)
 
-    def params(self) -> Dict[str, Any]:
-        return {"regularization": self.regularization, "binarize": self.binarize}
-
     def _prepare(self, rows: sp.csr_matrix) -> sp.csr_matrix:
         rows = sp.csr_matrix(rows, dtype=np.float32, copy=True)
         if self.binarize:
@@ -76,10 +73,8 @@ class EASEModel(RecommenderModel):
         self.weights = precision
         return self
 
-    def score(self, history: sp.csr_matrix, user: Optional[int] = None) -> np.ndarray:
-        return self.score_batch(history)[0]
-
-    def score_batch(self, histories: sp.csr_matrix, users: Optional[np.ndarray] = None) -> np.ndarray:
+    def score_batch(self, histories: sp.csr_matrix, users: Optional[np.ndarray] = None,
+                    sequences: Optional[Sequence[np.ndarray]] = None) -> np.ndarray:
         """Dense ``(n, n_items)`` scores for a batch of history rows."""
         return np.asarray(self._prepare(as_rows(histories, self.n_items)) @ self.weights)
 

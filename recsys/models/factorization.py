@@ -8,7 +8,7 @@ explanation code, so each model only says how it fits and folds in.
 from __future__ import annotations
 
 from abc import abstractmethod
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -55,10 +55,8 @@ class LatentFactorModel(RecommenderModel):
             vectors[~known] = self.fold_in(histories[np.flatnonzero(~known)])
         return vectors
 
-    def score(self, history: sp.csr_matrix, user: Optional[int] = None) -> np.ndarray:
-        return self.score_batch(history, None if user is None else np.array([user]))[0]
-
-    def score_batch(self, histories: sp.csr_matrix, users: Optional[np.ndarray] = None) -> np.ndarray:
+    def score_batch(self, histories: sp.csr_matrix, users: Optional[np.ndarray] = None,
+                    sequences: Optional[Sequence[np.ndarray]] = None) -> np.ndarray:
         """Dense ``(n, n_items)`` scores for a batch of shoppers (``users[i] = -1`` for unknown ones)."""
         return self.user_vectors(histories, users) @ self.item_factors.T
 
@@ -123,16 +121,6 @@ class BPRModel(LatentFactorModel):
         self.item_factors = np.zeros((0, self.factors + 1), dtype=np.float32)
         self.user_factors = None
         self._projection = np.zeros((self.factors + 1, 0), dtype=np.float32)
-
-    def params(self) -> Dict[str, Any]:
-        return {
-            "factors": self.factors,
-            "learning_rate": self.learning_rate,
-            "regularization": self.regularization,
-            "iterations": self.iterations,
-            "fold_in_regularization": self.fold_in_regularization,
-            "random_state": self.random_state,
-        }
 
     def fit(self, interactions: Interactions, show_progress: bool = False) -> "BPRModel":
         from implicit.cpu.bpr import BayesianPersonalizedRanking
@@ -199,9 +187,6 @@ class SVDModel(LatentFactorModel):
         self.user_factors = None
         self._weights = RowWeighting(kind=weighting)
 
-    def params(self) -> Dict[str, Any]:
-        return {"factors": self.factors, "weighting": self.weighting, "n_iter": self.n_iter, "random_state": self.random_state}
-
     def fit(self, interactions: Interactions) -> "SVDModel":
         matrix = sp.csr_matrix(interactions.matrix, dtype=np.float32)
         self.n_items = matrix.shape[1]
@@ -246,9 +231,6 @@ class NMFModel(LatentFactorModel):
         self.random_state = int(random_state)
         self.item_factors = np.zeros((0, self.factors), dtype=np.float32)
         self.user_factors = None
-
-    def params(self) -> Dict[str, Any]:
-        return {"factors": self.factors, "alpha": self.alpha, "l1_ratio": self.l1_ratio, "max_iter": self.max_iter, "random_state": self.random_state}
 
     def _options(self) -> Dict[str, Any]:
         return {"alpha_W": self.alpha, "alpha_H": "same", "l1_ratio": self.l1_ratio, "max_iter": self.max_iter, "solver": "cd", "beta_loss": "frobenius"}

@@ -9,7 +9,7 @@ shared with the factorisation models.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Dict, Optional
+from typing import Dict, Optional, Sequence
 
 import numpy as np
 import scipy.sparse as sp
@@ -147,9 +147,6 @@ class ItemKNNModel(RecommenderModel):
         self.b = float(b)
         self.matrix = sp.csr_matrix((0, 0), dtype=np.float32)
 
-    def params(self) -> Dict[str, Any]:
-        return {"neighbours": self.neighbours, "similarity": self.similarity, "k1": self.k1, "b": self.b}
-
     def fit(self, interactions: Interactions) -> "ItemKNNModel":
         matrix = sp.csr_matrix(interactions.matrix, dtype=np.float32)
         self.n_items = matrix.shape[1]
@@ -164,10 +161,8 @@ class ItemKNNModel(RecommenderModel):
         self.matrix = keep_top_per_row(similarity, self.neighbours)
         return self
 
-    def score(self, history: sp.csr_matrix, user: Optional[int] = None) -> np.ndarray:
-        return self.score_batch(history)[0]
-
-    def score_batch(self, histories: sp.csr_matrix, users: Optional[np.ndarray] = None) -> np.ndarray:
+    def score_batch(self, histories: sp.csr_matrix, users: Optional[np.ndarray] = None,
+                    sequences: Optional[Sequence[np.ndarray]] = None) -> np.ndarray:
         """Dense ``(n, n_items)`` scores for a batch of history rows (``users`` is not needed)."""
         return np.asarray((as_rows(histories, self.n_items) @ self.matrix).todense())
 
@@ -199,19 +194,14 @@ class UserKNNModel(RecommenderModel):
         self.matrix = sp.csr_matrix((0, 0), dtype=np.float32)
         self._normalized = self.matrix
 
-    def params(self) -> Dict[str, Any]:
-        return {"neighbours": self.neighbours}
-
     def fit(self, interactions: Interactions) -> "UserKNNModel":
         self.matrix = sp.csr_matrix(interactions.matrix, dtype=np.float32)
         self.n_items = self.matrix.shape[1]
         self._normalized = l2_normalize_rows(self.matrix)
         return self
 
-    def score(self, history: sp.csr_matrix, user: Optional[int] = None) -> np.ndarray:
-        return self.score_batch(history)[0]
-
-    def score_batch(self, histories: sp.csr_matrix, users: Optional[np.ndarray] = None) -> np.ndarray:
+    def score_batch(self, histories: sp.csr_matrix, users: Optional[np.ndarray] = None,
+                    sequences: Optional[Sequence[np.ndarray]] = None) -> np.ndarray:
         """Dense ``(n, n_items)`` scores: top-``neighbours`` similarity-weighted sum of neighbour rows."""
         queries = l2_normalize_rows(as_rows(histories, self.n_items))
         similarities = sp.csr_matrix(queries @ self._normalized.T, dtype=np.float32)

@@ -1,7 +1,7 @@
 """Popularity with recency decay: what a new shopper sees first."""
 from __future__ import annotations
 
-from typing import Any, Dict, Optional, Tuple
+from typing import Dict, Optional, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,9 +25,6 @@ class PopularityModel(RecommenderModel):
         self.half_life_days = float(half_life_days)
         self.item_scores = np.zeros(0)
 
-    def params(self) -> Dict[str, Any]:
-        return {"half_life_days": self.half_life_days}
-
     def fit(self, interactions: Interactions) -> "PopularityModel":
         matrix = interactions.matrix
         self.n_items = matrix.shape[1]
@@ -39,7 +36,7 @@ class PopularityModel(RecommenderModel):
         self.item_scores = np.bincount(ages.col, weights=decay, minlength=self.n_items)
         return self
 
-    def score(self, history: sp.csr_matrix, user: Optional[int] = None) -> np.ndarray:
+    def score(self, history: sp.csr_matrix, user: Optional[int] = None, sequence: Optional[np.ndarray] = None) -> np.ndarray:
         return self.item_scores.copy()
 
     def score_items(self, history: sp.csr_matrix, items: np.ndarray, user: Optional[int] = None,
@@ -51,7 +48,7 @@ class PopularityModel(RecommenderModel):
     def similar_items(self, item: int, k: int = 10):
         raise NotImplementedError("popularity has no notion of similar items")
 
-    def explain(self, history: sp.csr_matrix, item: int) -> Optional[int]:
+    def explain(self, history: sp.csr_matrix, item: int, sequence: Optional[np.ndarray] = None) -> Optional[int]:
         return None
 
     def _arrays(self) -> Dict[str, np.ndarray]:

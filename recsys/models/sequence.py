@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any, Dict, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -53,7 +53,7 @@ class GRUSequenceModel(RecommenderModel):
     """
 
     name = "gru"
-    uses_sequence = True
+    reason = "next_after"
 
     def __init__(
         self,
@@ -87,14 +87,6 @@ class GRUSequenceModel(RecommenderModel):
         self._numpy_weights: Optional[Tuple[np.ndarray, ...]] = None
         #: Per epoch: training loss and validation NDCG@10 (what early stopping saw).
         self.history_: List[Dict[str, float]] = []
-
-    def params(self) -> Dict[str, Any]:
-        return {
-            "embedding_dim": self.embedding_dim, "hidden_units": self.hidden_units, "max_length": self.max_length,
-            "epochs": self.epochs, "batch_size": self.batch_size, "learning_rate": self.learning_rate,
-            "dropout": self.dropout, "validation_users": self.validation_users, "patience": self.patience,
-            "sampled_negatives": self.sampled_negatives, "threads": self.threads, "random_state": self.random_state,
-        }
 
     # -- the network ---------------------------------------------------------------------------
     def _build(self, n_items: int) -> None:
@@ -336,6 +328,10 @@ class GRUSequenceModel(RecommenderModel):
             self._last_items(histories[i], None if sequences is None else sequences[i]) for i in range(histories.shape[0])
         ]
         return self._logits(rows)
+
+    def explain(self, history: sp.csr_matrix, item: int, sequence: Optional[np.ndarray] = None) -> Optional[int]:
+        """The latest item the shopper touched: what the next item follows ("after X")."""
+        return int(sequence[-1]) if sequence is not None and len(sequence) else None
 
     # -- persistence -------------------------------------------------------------------------------
     def _arrays(self) -> Dict[str, np.ndarray]:

@@ -158,7 +158,7 @@ def test_missing_event_log_is_simulated_with_its_report(small_settings):
     assert small_settings.events_path.exists()
     assert (small_settings.events_path.parent / "REPORT.md").exists()
     assert (small_settings.events_path.parent / "purchase_prices.png").exists()
-    assert len(recommender.interactions.user_ids) > 100  # simulated shoppers
+    assert len(recommender.store.fingerprints()) > 100  # simulated shoppers
 
 
 def test_new_artefacts_are_reloaded_and_bad_ones_refused(small_settings, small_recommender):

@@ -5,12 +5,12 @@ import numpy as np
 import pytest
 import scipy.sparse as sp
 
-from recsys.ensemble import EnsembleModel
+from recsys.ensemble import EnsembleModel, hold_out_last_items, tune_weights
 from recsys.evaluation.datasets import Sequences
 from recsys.evaluation.evaluator import evaluate
 from recsys.evaluation.protocols import leave_last_two_out
 from recsys.events import Interactions
-from recsys.hybrid import HybridRanker, hold_out_last_items, tune_weights
+from recsys.hybrid import HybridRanker
 from recsys.models import PopularityModel
 from recsys.models.base import RecommenderModel
 
@@ -21,7 +21,6 @@ class NextItemModel(RecommenderModel):
     """Knows the rule of the toy data: after item i comes item i + 1."""
 
     name = "next"
-    uses_sequence = True
 
     def fit(self, interactions: Interactions) -> "NextItemModel":
         self.n_items = interactions.matrix.shape[1]
@@ -131,3 +130,18 @@ def test_ensemble_saves_and_loads(tmp_path):
     assert loaded.weights == model.weights
     np.testing.assert_allclose(loaded.score_batch(split.histories, split.users, split.sequences),
                                model.score_batch(split.histories, split.users, split.sequences), atol=1e-6)
+
+
+@pytest.mark.parametrize("module, forbidden", [
+    ("recsys/hybrid.py", ("recsys.evaluation", "recsys.ensemble")),  # serving never loads weight learning
+    ("recsys/specs.py", ("recsys.facade",)),  # no facade <-> specs cycle
+    ("recsys/store.py", ("recsys.simulate",)),  # opening the database never simulates shoppers
+])
+def test_modules_import_only_what_their_job_needs(module, forbidden):
+    import ast
+    from pathlib import Path
+
+    tree = ast.parse((Path(__file__).resolve().parents[2] / module).read_text())
+    imported = {node.module for node in ast.walk(tree) if isinstance(node, ast.ImportFrom) and node.module}
+    imported |= {alias.name for node in ast.walk(tree) if isinstance(node, ast.Import) for alias in node.names}
+    assert not {m for m in imported if m.startswith(forbidden)}

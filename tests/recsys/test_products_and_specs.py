@@ -89,9 +89,11 @@ def test_forget_erases_database_rows_and_history(rich_recommender):
     assert rich_recommender.forget("apple-fan-1") == 0
     # Reloading the models (after a retrain elsewhere, or a restart) must not bring their trained row back.
     assert rich_recommender.reload_models()
-    assert "apple-fan-1" not in rich_recommender._model_user_index
+    shoppers = rich_recommender.shoppers
+    assert shoppers.model_row(shoppers.get("apple-fan-1")) is None
+    assert shoppers.model_row(shoppers.get("apple-fan-2")) is not None  # an unchanged shopper keeps theirs
     reopened = Recommender.from_settings(rich_recommender.settings, train_if_missing=False)
-    assert "apple-fan-1" not in reopened._model_user_index
+    assert reopened.shoppers.model_row(reopened.shoppers.get("apple-fan-1")) is None
     recs = reopened.recommend(RecommendationQuery(user_id="apple-fan-1", k=3))
     assert {r.reason.code for r in recs} <= {"popular"}  # a new shopper again
 

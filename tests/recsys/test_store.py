@@ -50,8 +50,7 @@ def test_compatibility_links_are_stored_both_ways(store, tmp_path):
     charger = next(r for r in rows if r["id"] == "accessory-apple-charger")
     charger["fits"] = ["phone-apple-a", "laptop-apple-a"]
     store.import_catalog(catalog_of(tmp_path, rows))
-    assert store.fits("accessory-apple-charger") == ["laptop-apple-a", "phone-apple-a"]
-    assert store.accessories_for("phone-apple-a") == ["accessory-apple-charger"]
+    assert store.links() == [("accessory-apple-charger", "laptop-apple-a"), ("accessory-apple-charger", "phone-apple-a")]
 
 
 def test_links_to_unknown_products_fail_the_load(tmp_path):
