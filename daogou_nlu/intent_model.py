@@ -93,6 +93,7 @@ class IntentModel:
                    arrays["intercept"], float(arrays["sentence_weight"]))
 
     def ranking(self, probabilities: np.ndarray, length: int) -> List[Dict[str, float]]:
-        """The `length` most likely intents of one message, best first, as Rasa reports them."""
-        order = np.argsort(-probabilities)[:length]
+        """The `length` most likely intents of one message, best first, as Rasa reports them (all for 0)."""
+        order = np.argsort(-probabilities)
+        order = order[:length] if length > 0 else order
         return [{"name": str(self.labels[i]), "confidence": float(probabilities[i])} for i in order]
