@@ -1,15 +1,16 @@
 """Generate NLU lookup tables, synonyms and a Jieba user dictionary from the alias table.
 
 ``data/catalog/aliases.yml`` is the one place that knows every way shoppers
-name a category or brand; the NLU model learns from what this script writes:
+name a category or brand; the NLU model learns from what this script writes, under
+``data/nlu/generated/`` (apart from the hand-written examples, so nobody edits them by hand):
 
-- ``data/nlu/lookups.yml``: lookup tables ``category``, ``brand`` and ``feature`` (from
+- ``data/nlu/generated/lookups.yml``: lookup tables ``category``, ``brand`` and ``feature`` (from
   ``data/catalog/features.yml``) and a synonym for each alias, so extracted entities
   normalise to canonical ids;
-- ``data/nlu/products.yml``: a ``product`` lookup table of the catalog's model names
+- ``data/nlu/generated/products.yml``: a ``product`` lookup table of the catalog's model names
   (products are resolved to ids by the recommender, so no synonyms);
-- ``data/nlu/jieba/aliases.txt``: a Jieba user dictionary, so "充电宝" or
-  "一加" stay one token instead of being cut in two.
+- ``data/nlu/generated/jieba/aliases.txt``: a Jieba user dictionary (config.yml's
+  ``dictionary_path``), so "充电宝" or "一加" stay one token instead of being cut in two.
 
 Run after editing the alias table: ``python scripts/generate_nlu_lookups.py``.
 A test fails when the committed files are out of date.
@@ -94,16 +95,17 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--aliases", type=Path, default=PROJECT_ROOT / "data" / "catalog" / "aliases.yml")
     parser.add_argument("--features", type=Path, default=PROJECT_ROOT / "data" / "catalog" / "features.yml")
     parser.add_argument("--products", type=Path, default=PROJECT_ROOT / "data" / "catalog" / "products.jsonl")
-    parser.add_argument("--nlu-dir", type=Path, default=PROJECT_ROOT / "data" / "nlu")
+    parser.add_argument("--nlu-dir", type=Path, default=PROJECT_ROOT / "data" / "nlu", help="the NLU data folder; files go to its generated/")
     args = parser.parse_args(argv)
+    out = args.nlu_dir / "generated"
     table = AliasTable.load(args.aliases)
     features = feature_entries(FeatureTable.load(args.features), table)
     catalog = Catalog.load(args.products, args.aliases)
-    (args.nlu_dir / "jieba").mkdir(parents=True, exist_ok=True)
-    (args.nlu_dir / "lookups.yml").write_text(render_lookups(table, features), encoding="utf-8")
-    (args.nlu_dir / "products.yml").write_text(render_products(catalog), encoding="utf-8")
-    (args.nlu_dir / "jieba" / "aliases.txt").write_text(render_jieba_dictionary(table, features), encoding="utf-8")
-    print(f"wrote {args.nlu_dir / 'lookups.yml'}, {args.nlu_dir / 'products.yml'} and {args.nlu_dir / 'jieba' / 'aliases.txt'}")
+    (out / "jieba").mkdir(parents=True, exist_ok=True)
+    (out / "lookups.yml").write_text(render_lookups(table, features), encoding="utf-8")
+    (out / "products.yml").write_text(render_products(catalog), encoding="utf-8")
+    (out / "jieba" / "aliases.txt").write_text(render_jieba_dictionary(table, features), encoding="utf-8")
+    print(f"wrote {out / 'lookups.yml'}, {out / 'products.yml'} and {out / 'jieba' / 'aliases.txt'}")
     return 0
 
 

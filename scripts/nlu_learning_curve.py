@@ -25,6 +25,7 @@ from typing import List, Sequence
 
 import jieba
 import matplotlib
+import yaml
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -48,6 +49,13 @@ class CurvePoint:
     training_examples: int
     accuracy: float
     weighted_f1: float
+
+
+def jieba_dictionaries(config: Path = PROJECT_ROOT / "config.yml") -> List[Path]:
+    """The user dictionaries of the pipeline's tokenizer (its ``dictionary_path`` in config.yml)."""
+    pipeline = yaml.safe_load(config.read_text(encoding="utf-8"))["pipeline"]
+    folders = [PROJECT_ROOT / c["dictionary_path"] for c in pipeline if c.get("dictionary_path")]
+    return sorted(path for folder in folders for path in folder.glob("*.txt"))
 
 
 def intent_examples(nlu_path: Path) -> tuple[List[str], np.ndarray]:
@@ -126,7 +134,7 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--doc", type=Path, default=PROJECT_ROOT / "docs" / "nlu_learning_curve.md")
     args = parser.parse_args(argv)
     jieba.setLogLevel(logging.WARNING)
-    for dictionary in sorted((PROJECT_ROOT / "data" / "nlu" / "jieba").glob("*.txt")):  # as the pipeline's tokenizer
+    for dictionary in jieba_dictionaries():  # as the pipeline's tokenizer
         jieba.load_userdict(str(dictionary))
     texts, intents = intent_examples(args.nlu)
     points = learning_curve(texts, intents, args.folds, args.seed)

@@ -20,14 +20,14 @@ def test_rasa_data_validate():
 
 
 def test_generated_nlu_lookups_are_up_to_date(tmp_path):
-    (tmp_path / "jieba").mkdir()
     subprocess.run(
         [sys.executable, "scripts/generate_nlu_lookups.py", "--nlu-dir", str(tmp_path)],
         cwd=PROJECT_ROOT, check=True, capture_output=True,
     )
     for name in ("lookups.yml", "products.yml", "jieba/aliases.txt"):
-        assert (tmp_path / name).read_text(encoding="utf-8") == (PROJECT_ROOT / "data/nlu" / name).read_text(encoding="utf-8"), (
-            f"data/nlu/{name} is stale: run `make lookups`"
+        generated = PROJECT_ROOT / "data/nlu/generated" / name
+        assert (tmp_path / "generated" / name).read_text(encoding="utf-8") == generated.read_text(encoding="utf-8"), (
+            f"data/nlu/generated/{name} is stale: run `make lookups`"
         )
 
 
