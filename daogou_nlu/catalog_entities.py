@@ -38,9 +38,11 @@ from recsys.products import ProductFinder, tokens
 
 EXTRACTOR = "CatalogEntityExtractor"
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
-#: Words of product names that say nothing about what a product is.
-_NAME_FILLER = frozenset("for with and the new pro max plus ultra mini lite air edition gen inch wifi cellular "
-                         "black white blue silver gray grey gold green red pink purple gb tb mm".split())
+#: Words of product names that say nothing about what a product is, or are specs any kind of product has.
+_NAME_FILLER = frozenset("for with and the new pro max plus ultra mini lite air edition gen generation series "
+                         "version inch wifi cellular wireless bluetooth black white blue silver gray grey gold green "
+                         "red pink purple gb tb mm screen display windows celeron pentium core intel ryzen radeon "
+                         "geforce nvidia iris graphics retina active noise cancelling smart".split())
 
 
 @dataclass(frozen=True)
@@ -97,6 +99,10 @@ class CatalogReader:
         for word, products in by_word.items():
             if len(products) < min_products:
                 continue
+            # An accessory's name names the device it fits ("Silicone Case for iPhone 15"): a word says
+            # which kind of product it is from the devices that carry it, accessories only if nothing else does.
+            devices = [p for p in products if p.category != "accessory"]
+            products = devices or products
             implied = {}
             for kind, attribute in (("category", "category"), ("brand", "brand")):
                 value, count = Counter(getattr(p, attribute) for p in products).most_common(1)[0]
