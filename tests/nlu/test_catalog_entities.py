@@ -21,6 +21,8 @@ PRODUCTS = [
     make_product("laptop-lenovo-thinkpad-t14", "laptop", "lenovo", 6999),
     make_product("laptop-lenovo-thinkpad-e14", "laptop", "lenovo", 4999),
     make_product("accessory-apple-charger-20w", "accessory", "apple", 149),
+    make_product("accessory-apple-iphone-case", "accessory", "apple", 99),
+    make_product("accessory-apple-iphone-cable", "accessory", "apple", 99),
 ]
 ALIASES_WITH_AN_EVERYDAY_WORD = {
     **ALIASES,
@@ -98,3 +100,13 @@ def test_the_component_reads_the_catalog_the_recommender_is_configured_with(monk
     message = Message(data={TEXT: "thinkpad x1"})
     component.process([message])
     assert _values(message.get(ENTITIES), "product") == ["Lenovo Thinkpad X1"]
+
+
+def test_a_line_word_takes_the_kind_of_the_devices_not_of_the_accessories_that_fit_them(reader):
+    entities = _entities(reader, "想买个iphone")
+    assert _values(entities, "category") == ["phone"]
+    assert [e["implied_by"] for e in entities if e["entity"] == "category"] == ["iphone"]
+
+
+def test_spec_words_imply_nothing(reader):
+    assert _entities(reader, "which one has the better screen") == []
