@@ -13,12 +13,11 @@ the heads on named subsets of their features:
 It prints one Markdown row per variant: intent accuracy in English and Chinese, weighted F1, out-of-scope
 recall and how often an in-scope message is rejected (predicted out_of_scope, or below the
 FallbackClassifier threshold of config.yml), the FAQ topic accuracy, and the fit time.
-Sentence vectors are cached under var/cache (they depend on the text only).
+Sentence vectors come from the pipeline's own on-disk cache (daogou_nlu.vector_cache).
 """
 from __future__ import annotations
 
 import argparse
-import hashlib
 import sys
 import time
 from dataclasses import dataclass
@@ -45,7 +44,8 @@ sys.path.insert(0, str(PROJECT_ROOT))
 
 from daogou_nlu.intent_model import DEFAULT_SENTENCE_WEIGHT, DEFAULT_SOLVER, SOLVERS, IntentModel  # noqa: E402
 from daogou_nlu.language import detect_language  # noqa: E402
-from daogou_nlu.sentence_encoder import encode_sentences  # noqa: E402
+from daogou_nlu.sentence_encoder import ENCODER_VARIANT, encode_sentences  # noqa: E402
+from daogou_nlu.vector_cache import cached_vectors, default_path  # noqa: E402
 from daogou_nlu.tokenizer import MixedTokenizer  # noqa: E402
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -91,21 +91,9 @@ def load_examples(paths: Sequence[Path]) -> List[Message]:
     return [m for m in data.intent_examples if m.get(TEXT)]
 
 
-def cached_vectors(texts: Sequence[str]) -> Dict[str, np.ndarray]:
-    """Sentence vectors by text, computed once and kept in var/cache."""
-    cache = PROJECT_ROOT / "var" / "cache" / "sentence_vectors.npz"
-    known: Dict[str, np.ndarray] = {}
-    if cache.exists():
-        with np.load(cache, allow_pickle=False) as arrays:
-            known = dict(zip(arrays["texts"].tolist(), arrays["vectors"]))
-    missing = sorted(set(texts) - set(known))
-    if missing:
-        print(f"encoding {len(missing)} texts ...", file=sys.stderr)
-        known.update(zip(missing, encode_sentences(missing)))
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        names = sorted(known)
-        np.savez(cache, texts=np.array(names), vectors=np.vstack([known[t] for t in names]))
-    return known
+def sentence_vectors(texts: Sequence[str]) -> Dict[str, np.ndarray]:
+    """Sentence vectors by text, from the cache the pipeline's featurizer fills (`daogou_nlu.vector_cache`)."""
+    return cached_vectors(texts, encode_sentences, default_path(ENCODER_VARIANT))
 
 
 def copies(messages: Sequence[Message]) -> List[Message]:
@@ -116,9 +104,9 @@ def featurize(train: List[Message], test: List[Message], tmp: Path) -> None:
     """Trains the pipeline's sparse featurizers on `train` (as `rasa train` would) and featurizes both."""
     storage = LocalModelStorage(tmp)
     context = ExecutionContext(GraphSchema({}), node_name="cv")
-    lookups = load_data(str(PROJECT_ROOT / "data" / "nlu" / "lookups.yml"))
+    lookups = load_data(str(PROJECT_ROOT / "data" / "nlu" / "generated" / "lookups.yml"))
     components = [
-        MixedTokenizer.create({**MixedTokenizer.get_default_config(), "dictionary_path": str(PROJECT_ROOT / "data/nlu/jieba")},
+        MixedTokenizer.create({**MixedTokenizer.get_default_config(), "dictionary_path": str(PROJECT_ROOT / "data/nlu/generated/jieba")},
                               storage, Resource("tokenizer"), context),
         RegexFeaturizer.create({**RegexFeaturizer.get_default_config(), "case_sensitive": False,
                                 "use_lookup_tables": True, "use_word_boundaries": False},
@@ -201,7 +189,7 @@ def main() -> None:
     threshold = fallback_threshold()
     examples = load_examples(args.data)
     test_examples = load_examples([args.test]) if args.test else []
-    vectors = cached_vectors([m.get(TEXT) for m in examples + test_examples])
+    vectors = sentence_vectors([m.get(TEXT) for m in examples + test_examples])
     labels = np.array([m.get(INTENT) for m in examples])
     if args.test:
         splits = [(np.arange(len(examples)), None)]
