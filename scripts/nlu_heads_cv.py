@@ -51,12 +51,12 @@ from daogou_nlu.tokenizer import MixedTokenizer  # noqa: E402
 OUT_OF_SCOPE = "out_of_scope"
 #: Feature blocks by the name of the featurizer that makes them ("vector" is the sentence encoder).
 VARIANTS: Dict[str, Tuple[str, ...]] = {
-    "full": ("words", "chars", "regex", "vector"),
-    "no sentence vector": ("words", "chars", "regex"),
+    "full": ("words", "chars", "vector"),
+    "with regex/lookups": ("words", "chars", "regex", "vector"),
+    "no sentence vector": ("words", "chars"),
     "sentence vector only": ("vector",),
-    "no character n-grams": ("words", "regex", "vector"),
-    "no word counts": ("chars", "regex", "vector"),
-    "no regex/lookups": ("words", "chars", "vector"),
+    "no character n-grams": ("words", "vector"),
+    "no word counts": ("chars", "vector"),
 }
 
 
