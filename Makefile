@@ -50,8 +50,8 @@ test: models  ## the whole suite, on two workers (a file's tests share one worke
 lookups: $(INSTALLED)  ## regenerate NLU lookup tables from data/catalog/aliases.yml
 	$(PY) scripts/generate_nlu_lookups.py
 
-catalog: $(INSTALLED)  ## rebuild data/catalog from ../shared/datasets/catalogs
-	$(PY) scripts/build_catalog.py
+catalog: $(INSTALLED)  ## rebuild data/catalog from data/catalog/taxonomy.yml, curated/ and ../shared/datasets/catalogs
+	$(PY) -m catalog_build
 	$(PY) scripts/generate_nlu_lookups.py
 
 clean:

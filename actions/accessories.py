@@ -7,7 +7,6 @@ from rasa_sdk.events import SlotSet
 
 from actions.base import ShopAction, Turn
 from actions.messages import t
-from actions.references import referenced_products
 from actions.render import product_list
 
 RESULTS = 5
@@ -18,19 +17,15 @@ class ActionFindAccessories(ShopAction):
         return "action_find_accessories"
 
     def respond(self, turn: Turn) -> None:
-        products = referenced_products(turn.tracker, turn.recommender, limit=1)
-        if not products:
-            turn.say_product_not_found()
+        device = turn.referenced_product()
+        if device is None:
             return
-        device = products[0]
         name = device.display_name(turn.language)
         fitting = turn.recommender.accessories(device.id, k=RESULTS)
         turn.events.append(SlotSet("last_product", device.id))
         if not fitting:
             turn.say("accessories.none", name=name)
             return
-        text, payload = product_list(turn.language, fitting, t(turn.language, "accessories.intro", name=name),
-                                     reason=t(turn.language, "accessories.reason", name=name), reason_code="fits")
-        turn.dispatcher.utter_message(text=text)
-        turn.dispatcher.utter_message(json_message=payload)
+        turn.show(*product_list(turn.language, fitting, t(turn.language, "accessories.intro", name=name),
+                                reason=t(turn.language, "accessories.reason", name=name), reason_code="fits"))
         turn.events.append(SlotSet("last_recommendations", [p.id for p in fitting]))

@@ -6,7 +6,6 @@ from typing import Text
 from rasa_sdk.events import SlotSet
 
 from actions.base import ShopAction, Turn
-from actions.references import referenced_products
 from actions.render import money
 
 
@@ -15,11 +14,9 @@ class ActionAddToCart(ShopAction):
         return "action_add_to_cart"
 
     def respond(self, turn: Turn) -> None:
-        products = referenced_products(turn.tracker, turn.recommender, limit=1)
-        if not products:
-            turn.say_product_not_found()
+        product = turn.referenced_product()
+        if product is None:
             return
-        product = products[0]
         name = product.display_name(turn.language)
         if not product.in_stock:
             turn.say("cart.out_of_stock", name=name)

@@ -29,9 +29,7 @@ class ActionCompareProducts(ShopAction):
             else:
                 turn.say("compare.need_two")
             return
-        text, payload = comparison(turn.language, turn.recommender.compare([p.id for p in products]))
-        turn.dispatcher.utter_message(text=text)
-        turn.dispatcher.utter_message(json_message=payload)
+        turn.show(*comparison(turn.language, turn.recommender.compare([p.id for p in products])))
         turn.events.append(SlotSet("last_product", products[0].id))
 
     @staticmethod

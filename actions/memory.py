@@ -24,6 +24,4 @@ class ActionRecallRecommendations(ShopAction):
         if not products:
             turn.say("recall.none")
             return
-        text, payload = product_list(turn.language, products, t(turn.language, "recall.intro"), reason_code="recalled")
-        turn.dispatcher.utter_message(text=text)
-        turn.dispatcher.utter_message(json_message=payload)
+        turn.show(*product_list(turn.language, products, t(turn.language, "recall.intro"), reason_code="recalled"))

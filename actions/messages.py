@@ -7,14 +7,18 @@ from typing import Dict, Sequence
 
 import yaml
 
-from daogou_nlu.language import SUPPORTED
+from daogou_nlu.language_detection import SUPPORTED
+from recsys import load_taxonomy
 
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 
 
 @lru_cache(maxsize=None)
 def catalog(language: str) -> Dict[str, str]:
-    return yaml.safe_load((LOCALE_DIR / f"{language}.yml").read_text(encoding="utf-8"))
+    texts = yaml.safe_load((LOCALE_DIR / f"{language}.yml").read_text(encoding="utf-8"))
+    # Category names live with the category list (data/catalog/taxonomy.yml), not in each locale file.
+    texts.update({f"category.plural.{c.id}": c.plural[language] for c in load_taxonomy().categories.values()})
+    return texts
 
 
 def t(language: str, key: str, **params: object) -> str:

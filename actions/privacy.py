@@ -40,8 +40,7 @@ class ActionShowMyData(ShopAction):
         if len(events) > SHOWN_EVENTS:
             lines.append(t(turn.language, "privacy.more", more=len(events) - SHOWN_EVENTS))
         lines.append(t(turn.language, "privacy.footer"))
-        turn.dispatcher.utter_message(text="\n".join(lines))
-        turn.dispatcher.utter_message(json_message={
+        turn.show("\n".join(lines), {
             "type": "shopper_data", "language": turn.language,
             "events": [{"timestamp": e.timestamp, "event_type": e.event_type, "product_id": e.product.id, "value": e.value} for e in events],
         })

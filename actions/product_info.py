@@ -5,10 +5,9 @@ from typing import Optional, Text
 
 from rasa_sdk.events import SlotSet
 
-from recsys.specs import Feature
+from recsys import Feature
 
 from actions.base import ShopAction, Turn
-from actions.references import referenced_products
 from actions.render import feature_answer, product_details
 
 
@@ -17,18 +16,14 @@ class ActionProductInfo(ShopAction):
         return "action_product_info"
 
     def respond(self, turn: Turn) -> None:
-        products = referenced_products(turn.tracker, turn.recommender, limit=1)
-        if not products:
-            turn.say_product_not_found()
+        product = turn.referenced_product()
+        if product is None:
             return
-        product = products[0]
         turn.events.append(SlotSet("last_product", product.id))
         feature = self._feature(turn)
         if feature is not None:
             turn.dispatcher.utter_message(text=feature_answer(turn.language, turn.recommender.describe(product.id, feature.id)))
-        text, payload = product_details(turn.language, product)
-        turn.dispatcher.utter_message(text=text)
-        turn.dispatcher.utter_message(json_message=payload)
+        turn.show(*product_details(turn.language, product))
         # Asking about a product is interest in it: a view shapes the next recommendations.
         turn.recommender.record_event(turn.user_id, product.id, "view")
 

@@ -15,24 +15,20 @@ data/rules/form.yml.
 """
 from __future__ import annotations
 
-import logging
 from typing import Any, Dict, List, Optional, Text
 
 from rasa_sdk import Tracker
-from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.forms import FormValidationAction
 from rasa_sdk.types import DomainDict
 
 from recsys import Recommender
 
-from actions.base import ShopAction, Turn, shopper_language
+from actions.base import Events, ShopAction, Turn, answering_failures, shopper_language
 from actions.messages import t
 from actions.render import category_list, category_name
 from actions.services import get_recommender
 from actions.shopper_request import REQUEST_INTENTS, Stated, request_messages, stated_in
-
-logger = logging.getLogger(__name__)
 
 #: ``shopping_need`` values that name a main use: "use:gaming".
 MAIN_USE_PREFIX = "use:"
@@ -50,13 +46,12 @@ class ValidateRecommendationForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_recommendation_form"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[Dict[Text, Any]]:
-        try:
-            return await super().run(dispatcher, tracker, domain)
-        except Exception:  # never a 500 to Rasa: the shopper hears why, the form fills nothing
-            logger.exception("validate_recommendation_form failed")
-            dispatcher.utter_message(text=t(shopper_language(tracker), "error.unavailable"))
-            return []
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Events:
+        # On failure the form fills nothing: no event at all, not even the language slot, which
+        # Rasa would count as a validated slot and so keep the form from being rejected.
+        with answering_failures(self.name(), dispatcher, shopper_language(tracker), fallback=[]) as outcome:
+            outcome.events = await super().run(dispatcher, tracker, domain)
+        return outcome.events
 
     async def extract_category(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> Dict[Text, Any]:
         stated = self._stated(tracker)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence
 
-from recsys import Catalog, Product, Reason, Recommendation
-from recsys.specs import Comparison, FeatureAnswer, KEY_SPECS
+from recsys import KEY_SPECS, Catalog, Comparison, FeatureAnswer, Product, Reason, Recommendation
 
 from actions.messages import join, t
 

@@ -14,16 +14,31 @@ from recsys import Recommender, Settings
 
 logger = logging.getLogger(__name__)
 
+
+class RecommenderUnavailable(RuntimeError):
+    """The recommender could not load (no database, unreadable catalog, no models and no way to train).
+
+    A class of its own so the actions' guard can tell the shopper "recommendations are unavailable"
+    rather than "something went wrong" (:func:`actions.base.answering_failures`).
+    """
+
+
 _lock = threading.Lock()
 _recommender: Optional[Recommender] = None
 
 
 def get_recommender() -> Recommender:
-    """Load (training first if needed) on first use; later calls reuse it, reloading newer artefacts."""
+    """Load (training first if needed) on first use; later calls reuse it, reloading newer artefacts.
+
+    Raises :class:`RecommenderUnavailable` when it cannot load; the next call tries again.
+    """
     global _recommender
     with _lock:
         if _recommender is None:
-            _recommender = Recommender.from_settings(Settings.from_env(), train_if_missing=True)
+            try:
+                _recommender = Recommender.from_settings(Settings.from_env(), train_if_missing=True)
+            except Exception as exc:
+                raise RecommenderUnavailable(f"the recommender could not load: {exc}") from exc
             logger.info("recommender ready: %d products", len(_recommender.catalog))
         else:
             _recommender.reload_if_changed()

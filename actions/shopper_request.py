@@ -21,7 +21,6 @@ from rasa_sdk import Tracker
 
 from recsys import Catalog
 
-from daogou_nlu.language import detect_language
 from actions.parsing import PriceRange, Refinement, parse_budget, parse_refinement
 
 RECOMMENDATION_FORM = "recommendation_form"
@@ -102,7 +101,6 @@ def request_messages(tracker: Tracker) -> List[Dict[str, Any]]:
 
 @dataclass(frozen=True)
 class ShopperRequest:
-    language: str
     category: Optional[str]
     unknown_category: Optional[str]
     brand: Optional[str]
@@ -119,8 +117,6 @@ def read_request(tracker: Tracker, catalog: Catalog, messages: Optional[List[Dic
     "换个牌子") adjust them relative to the products shown last.
     """
     messages = messages or request_messages(tracker)
-    latest_text = messages[-1].get("text") or ""
-    language = detect_language(latest_text, default=tracker.get_slot("language") or "en")
 
     category = unknown_category = brand = None
     budget: Optional[PriceRange] = None
@@ -161,7 +157,7 @@ def read_request(tracker: Tracker, catalog: Catalog, messages: Optional[List[Dic
     if refinement.other_brand and not stated_brand:
         exclude = tuple(sorted({p.brand for p in shown} | ({brand} if brand else set())))
         brand = None
-    return ShopperRequest(language=language, category=category, unknown_category=unknown_category, brand=brand,
+    return ShopperRequest(category=category, unknown_category=unknown_category, brand=brand,
                           budget=budget, exclude_brands=exclude, exclude_items=exclude_items)
 
 

@@ -7,7 +7,6 @@ from rasa_sdk.events import SlotSet
 
 from actions.base import ShopAction, Turn
 from actions.messages import t
-from actions.references import referenced_products
 from actions.render import product_list
 
 RESULTS = 5
@@ -18,18 +17,14 @@ class ActionFindSimilar(ShopAction):
         return "action_find_similar"
 
     def respond(self, turn: Turn) -> None:
-        products = referenced_products(turn.tracker, turn.recommender, limit=1)
-        if not products:
-            turn.say_product_not_found()
+        anchor = turn.referenced_product()
+        if anchor is None:
             return
-        anchor = products[0]
         similar = [r.product for r in turn.recommender.similar(anchor.id, k=RESULTS)]
         name = anchor.display_name(turn.language)
         if not similar:
             turn.say("similar.none", name=name)
             return
-        text, payload = product_list(turn.language, similar, t(turn.language, "similar.intro", name=name),
-                                     reason=t(turn.language, "reason.similar_to", item=name), reason_code="similar_to")
-        turn.dispatcher.utter_message(text=text)
-        turn.dispatcher.utter_message(json_message=payload)
+        turn.show(*product_list(turn.language, similar, t(turn.language, "similar.intro", name=name),
+                                reason=t(turn.language, "reason.similar_to", item=name), reason_code="similar_to"))
         turn.events += [SlotSet("last_product", anchor.id), SlotSet("last_recommendations", [p.id for p in similar])]

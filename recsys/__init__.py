@@ -9,6 +9,7 @@ from recsys.facade import QueryError, Recommendation, RecommendationQuery, Recom
 from recsys.reasons import Reason
 from recsys.settings import Settings
 from recsys.specs import KEY_SPECS, Comparison, Feature, FeatureAnswer
+from recsys.taxonomy import Taxonomy, load_taxonomy
 
 __all__ = [
     "KEY_SPECS",
@@ -25,4 +26,6 @@ __all__ = [
     "Recommender",
     "Settings",
     "StoredEvent",
+    "Taxonomy",
+    "load_taxonomy",
 ]

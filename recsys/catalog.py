@@ -1,7 +1,8 @@
 """The product catalog and its bilingual alias table.
 
 The catalog is read from committed files (``data/catalog/products.jsonl`` and
-``aliases.yml``); the alias table is the single place that maps what shoppers
+``aliases.yml``, both written by ``python -m catalog_build``, the latter from
+``taxonomy.yml``); the alias table is the single place that maps what shoppers
 say ("苹果", "earbuds") to canonical ids, for NLU lookup tables and for the
 recommender's filters alike.
 """
@@ -18,18 +19,10 @@ import numpy as np
 import yaml
 from pydantic import BaseModel, ValidationError, confloat, conint, constr, validator
 
-CATEGORIES: Tuple[str, ...] = (
-    "phone",
-    "laptop",
-    "tablet",
-    "headphones",
-    "smartwatch",
-    "camera",
-    "monitor",
-    "tv",
-    "speaker",
-    "accessory",
-)
+from recsys.taxonomy import load_taxonomy, validation_problems
+
+#: The categories a product may have, in the order of ``data/catalog/taxonomy.yml`` (their one list).
+CATEGORIES: Tuple[str, ...] = load_taxonomy().category_ids
 LANGUAGES: Tuple[str, ...] = ("en", "zh")
 
 
@@ -48,7 +41,11 @@ class _LocalizedList(BaseModel):
 
 
 class ProductRecord(BaseModel):
-    """Schema of one catalog row; loading fails on the first row that breaks it."""
+    """Schema of one catalog row; loading fails on the first row that breaks it.
+
+    The catalog build (``python -m catalog_build``) validates every record it writes with this
+    model too, so a row that would not load is never written.
+    """
 
     id: constr(regex=r"^[a-z0-9][a-z0-9-]*$")
     category: str
@@ -74,6 +71,21 @@ class ProductRecord(BaseModel):
         if value not in CATEGORIES:
             raise ValueError(f"unknown category {value!r}; expected one of {', '.join(CATEGORIES)}")
         return value
+
+    @validator("list_price")
+    def _list_price_not_below_price(cls, value: Optional[float], values: Dict[str, object]) -> Optional[float]:
+        price = values.get("price")  # absent when the price itself was invalid
+        if value is not None and isinstance(price, float) and value < price:
+            raise ValueError(f"list price {value:g} is below the price {price:g}")
+        return value
+
+
+def check_record(record: object) -> ProductRecord:
+    """The row as the schema reads it; a :class:`CatalogError` lists what is wrong (the caller says where)."""
+    try:
+        return ProductRecord.parse_obj(record)
+    except ValidationError as exc:
+        raise CatalogError(f"invalid product: {validation_problems(exc)}") from exc
 
 
 @dataclass(frozen=True)
@@ -332,12 +344,11 @@ class Catalog:
                 continue
             where = f"{products_path}:{line_number}"
             try:
-                record = ProductRecord.parse_obj(json.loads(line))
+                record = check_record(json.loads(line))
             except json.JSONDecodeError as exc:
                 raise CatalogError(f"{where}: not valid JSON: {exc.msg}") from exc
-            except ValidationError as exc:
-                problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
-                raise CatalogError(f"{where}: invalid product: {problems}") from exc
+            except CatalogError as exc:
+                raise CatalogError(f"{where}: {exc}") from exc
             if record.id in seen:
                 raise CatalogError(f"{where}: duplicate id {record.id!r} (first on line {seen[record.id]})")
             if record.brand not in aliases.brands:

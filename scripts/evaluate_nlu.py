@@ -10,6 +10,15 @@ Cross-validation scores examples written by the same hands as the training data,
 grown by reading its errors, so the doc also scores a trained model on ``tests/nlu/heldout_messages.yml``:
 messages written separately, never trained on. ``--skip-cross-validation`` refreshes only that part
 (the cross-validation tables are rebuilt from the reports already in ``--out``).
+
+Real people's messages (``tests/nlu/devset``, ``docs/nlu_devset.md``) are the check that matters most:
+
+    .venv/bin/python scripts/evaluate_nlu.py --devset-only --devset-model models/rasa/daogou.tar.gz --devset-label old
+
+parses every dev row with the model in-process, reads it as the recommendation action does, writes
+``benchmarks/results/nlu_devset/<label>.json`` and refreshes only the dev-set section of the doc, which
+shows every saved label (the old design and the new) side by side. Without ``--devset-only`` the whole
+doc is rewritten and the dev-set section is rebuilt from the saved results.
 """
 from __future__ import annotations
 
@@ -22,6 +31,10 @@ from pathlib import Path
 from typing import Dict, List
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(PROJECT_ROOT))  # run as a script: the dev-set modules, actions/ and recsys/ import from here
+from scripts import devset_evaluation  # noqa: E402
+from scripts.nlu_devset import DevsetError, load_devset  # noqa: E402
+
 RASA = Path(sys.executable).with_name("rasa")
 SUMMARY_ROWS = ("micro avg", "macro avg", "weighted avg")
 HELDOUT_MESSAGES = PROJECT_ROOT / "tests" / "nlu" / "heldout_messages.yml"
@@ -81,6 +94,19 @@ def hand_written_notes(doc: Path) -> List[str]:
     return [*notes, ""] if notes else []
 
 
+def score_devset(model: Path, label: str, datasets: Path | None) -> None:
+    """Parse the dev set with ``model``, save the figures as ``label``, and print the headline ones."""
+    if not model.is_file():
+        raise FileNotFoundError(f"{model}: no such model (train one, or pass the path of a .tar.gz)")
+    rows = load_devset(root=datasets)
+    predictions = devset_evaluation.read_predictions(devset_evaluation.parse_rows(model, rows))
+    report = devset_evaluation.score(rows, predictions, label, model)
+    path = devset_evaluation.save(report)
+    for name in devset_evaluation.SUMMARY:
+        print(f"{name:45} {report.ratio(name).cell()}")
+    print(f"parse p50 {report.latency_ms['p50']} ms; wrote {path.relative_to(PROJECT_ROOT)}")
+
+
 def main(argv: List[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--folds", type=int, default=3)
@@ -89,7 +115,25 @@ def main(argv: List[str] | None = None) -> int:
     parser.add_argument("--heldout-model", type=Path,
                         help="a model trained on all of data/nlu (make models): also score it on the held-out messages")
     parser.add_argument("--skip-cross-validation", action="store_true")
+    parser.add_argument("--devset-model", type=Path, help="a trained model to score on the real-utterance dev set")
+    parser.add_argument("--devset-label", default="new",
+                        help="name of the design scored (old, new ...): its results file and column in the doc")
+    parser.add_argument("--devset-only", action="store_true",
+                        help="only refresh the dev-set section of --doc from the saved results (after scoring --devset-model if given)")
+    parser.add_argument("--datasets", type=Path, help="folder holding nlu-real/ (default: $DAOGOU_DATASETS or ../shared/datasets)")
     args = parser.parse_args(argv)
+    if args.devset_model:
+        try:
+            score_devset(args.devset_model, args.devset_label, args.datasets)
+        except (DevsetError, FileNotFoundError) as error:
+            print(f"error: {error}", file=sys.stderr)
+            return 2
+    if args.devset_only:
+        doc = args.doc.read_text(encoding="utf-8") if args.doc.exists() else "# NLU evaluation\n"
+        args.doc.write_text(devset_evaluation.replace_section(doc, devset_evaluation.markdown(
+            devset_evaluation.load_reports())), encoding="utf-8")
+        print(f"wrote the dev-set section of {args.doc}")
+        return 0
     if not args.skip_cross_validation:
         subprocess.run([str(RASA), "test", "nlu", "--nlu", "data/nlu", "--config", "config.yml", "--cross-validation",
                         "--folds", str(args.folds), "--out", str(args.out)], cwd=PROJECT_ROOT, check=True)
@@ -114,6 +158,7 @@ def main(argv: List[str] | None = None) -> int:
                   f"`{HELDOUT_MESSAGES.relative_to(PROJECT_ROOT)}`: messages written apart from the training data "
                   "by someone who did not see its errors, and never trained on.", "",
                   *reports(heldout_out)]
+    lines += devset_evaluation.markdown(devset_evaluation.load_reports())
     args.doc.parent.mkdir(parents=True, exist_ok=True)
     args.doc.write_text("\n".join(lines), encoding="utf-8")
     print(f"wrote {args.doc}")

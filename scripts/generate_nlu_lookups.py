@@ -1,8 +1,9 @@
 """Generate NLU lookup tables, synonyms and a Jieba user dictionary from the alias table.
 
-``data/catalog/aliases.yml`` is the one place that knows every way shoppers
-name a category or brand; the NLU model learns from what this script writes, under
-``data/nlu/generated/`` (apart from the hand-written examples, so nobody edits them by hand):
+``data/catalog/aliases.yml`` (which ``python -m catalog_build`` writes from
+``data/catalog/taxonomy.yml``) knows every way shoppers name a category or
+brand; the NLU model learns from what this script writes, under ``data/nlu/generated/``
+(apart from the hand-written examples, so nobody edits them by hand):
 
 - ``data/nlu/generated/lookups.yml``: lookup tables ``category``, ``brand`` and ``feature`` (from
   ``data/catalog/features.yml``) and a synonym for each alias, so extracted entities
@@ -12,7 +13,7 @@ name a category or brand; the NLU model learns from what this script writes, und
 - ``data/nlu/generated/jieba/aliases.txt``: a Jieba user dictionary (config.yml's
   ``dictionary_path``), so "充电宝" or "一加" stay one token instead of being cut in two.
 
-Run after editing the alias table: ``python scripts/generate_nlu_lookups.py``.
+Run after the alias table changes (`make catalog` runs it): ``python scripts/generate_nlu_lookups.py``.
 A test fails when the committed files are out of date.
 """
 from __future__ import annotations

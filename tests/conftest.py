@@ -10,21 +10,11 @@ import pandas as pd
 import pytest
 import yaml
 
-from recsys import Catalog, Recommender, Settings
+from recsys import Catalog, Recommender, Settings, load_taxonomy
 
+#: The real categories (from data/catalog/taxonomy.yml, their one list) and a few brands.
 ALIASES = {
-    "categories": {
-        "phone": {"en": "Phone", "zh": "手机", "aliases": ["phone", "phones", "smartphone", "手机"]},
-        "laptop": {"en": "Laptop", "zh": "笔记本电脑", "aliases": ["laptop", "notebook", "笔记本"]},
-        "tablet": {"en": "Tablet", "zh": "平板电脑", "aliases": ["tablet", "平板"]},
-        "headphones": {"en": "Headphones", "zh": "耳机", "aliases": ["earbuds", "耳机"]},
-        "smartwatch": {"en": "Smartwatch", "zh": "智能手表", "aliases": ["smartwatch", "手表"]},
-        "camera": {"en": "Camera", "zh": "相机", "aliases": ["camera", "相机"]},
-        "monitor": {"en": "Monitor", "zh": "显示器", "aliases": ["monitor", "显示器"]},
-        "tv": {"en": "TV", "zh": "电视", "aliases": ["tv", "电视"]},
-        "speaker": {"en": "Speaker", "zh": "音箱", "aliases": ["speaker", "音箱"]},
-        "accessory": {"en": "Accessory", "zh": "配件", "aliases": ["charger", "充电器"]},
-    },
+    "categories": load_taxonomy().alias_table()["categories"],
     "brands": {
         "apple": {"en": "Apple", "zh": "苹果", "aliases": ["apple", "iphone", "苹果"]},
         "xiaomi": {"en": "Xiaomi", "zh": "小米", "aliases": ["xiaomi", "mi", "小米"]},

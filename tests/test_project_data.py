@@ -6,6 +6,8 @@ from pathlib import Path
 import yaml
 
 from actions.messages import LOCALE_DIR
+from actions.render import category_name
+from recsys.catalog import CATEGORIES
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 RASA = Path(sys.executable).with_name("rasa")
@@ -35,6 +37,14 @@ def test_every_language_has_every_message():
     catalogs = {path.stem: yaml.safe_load(path.read_text(encoding="utf-8")) for path in LOCALE_DIR.glob("*.yml")}
     assert set(catalogs) == {"en", "zh"}
     assert set(catalogs["en"]) == set(catalogs["zh"])
+
+
+def test_category_names_come_from_the_taxonomy_only():
+    for path in LOCALE_DIR.glob("*.yml"):
+        assert not [key for key in yaml.safe_load(path.read_text(encoding="utf-8")) if key.startswith("category.")], path
+    assert [category_name("en", c) for c in CATEGORIES[:2]] == ["phones", "laptops"]
+    assert category_name("zh", "tv") == "电视"
+    assert all(category_name(language, c) for language in ("en", "zh") for c in CATEGORIES)
 
 
 def test_every_response_has_a_chinese_variation():

@@ -14,3 +14,15 @@ def serve():
 
     yield install
     set_recommender(None)
+
+
+@pytest.fixture
+def unavailable(monkeypatch):
+    """No recommender can load (as when the database is down): every action's first call to it fails."""
+    def down(*args, **kwargs):
+        raise OSError("database down")
+
+    set_recommender(None)
+    monkeypatch.setattr(Recommender, "from_settings", down)
+    yield
+    set_recommender(None)

@@ -81,6 +81,20 @@ def test_a_named_product_we_lack_is_not_replaced_by_the_last_one(recommender, ac
     assert recommender.shopper_data("shopper-test") == before  # nothing recorded
 
 
+ONE_PRODUCT_ACTIONS = [(ActionProductInfo(), "ask_product_info"), (ActionAddToCart(), "add_to_cart"),
+                       (ActionFindSimilar(), "find_similar"), (ActionFindAccessories(), "find_accessories")]
+
+
+@pytest.mark.parametrize("action, intent", ONE_PRODUCT_ACTIONS, ids=lambda a: a.name() if hasattr(a, "name") else None)
+@pytest.mark.parametrize("text, expected", [("what about it?", "Which product do you mean?"), ("这个呢", "你指的是哪款商品")])
+def test_an_action_about_one_product_asks_which_when_none_is_meant(recommender, action, intent, text, expected):
+    """No product named, pointed at or talked about before: ask, and neither answer nor record anything."""
+    messages, slots = run(action, tracker(text, intent))
+    assert texts(messages).startswith(expected) and len(messages) == 1
+    assert set(slots) == {"language"}
+    assert recommender.shopper_data("shopper-test") == []
+
+
 @pytest.mark.parametrize("text", ["add the lenovo yoga 9 to my cart", "add the z99 to my cart", "把联想小新加入购物车"])
 def test_a_product_nlu_did_not_tag_is_not_replaced_by_the_last_one(recommender, text):
     """Another brand or a model code in the text: asking beats carting the wrong product."""

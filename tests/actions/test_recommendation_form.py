@@ -149,13 +149,7 @@ def test_a_correction_keeps_the_main_use():
     assert trackers.payloads(messages)[0]["products"][0]["reason_code"] == "strong_feature"
 
 
-def test_a_failing_recommender_is_a_polite_message_not_an_error(monkeypatch):
-    import actions.recommendation_form as module
-
-    def broken():
-        raise RuntimeError("database down")
-
-    monkeypatch.setattr(module, "get_recommender", broken)
+def test_a_failing_recommender_is_a_polite_message_not_an_error(unavailable):
     messages, slots = validate(form_tracker(user("推荐一款手机")))
     assert "暂时不可用" in trackers.texts(messages)
     assert "category" not in slots
