@@ -179,10 +179,11 @@ class CatalogEntityExtractor(GraphComponent):
 
 
 def _without_overlaps(learned: Sequence[Dict[str, Any]], added: Sequence[Dict[str, Any]]) -> List[Dict[str, Any]]:
-    """The learned tagger's entities, minus category/brand ones the catalog found at the same place (the catalog's
-    canonical id wins), plus the catalog's."""
-    exact = [(e["entity"], e["start"], e["end"]) for e in added if e["entity"] in ("category", "brand")]
+    """The learned tagger's entities, minus any that overlap a category or brand the catalog found in the text
+    (the catalog's canonical id wins: "Iphone" is the brand apple, not an unknown product), plus the catalog's."""
+    exact = [(e["start"], e["end"]) for e in added
+             if e["entity"] in ("category", "brand") and not e.get("implied_by")]
     kept = [e for e in learned
-            if not any(e.get("entity") == kind and e.get("start", -1) < end and start < e.get("end", -1)
-                       for kind, start, end in exact)]
+            if e.get("entity") in ("price", "feature")
+            or not any(e.get("start", -1) < end and start < e.get("end", -1) for start, end in exact)]
     return kept + list(added)

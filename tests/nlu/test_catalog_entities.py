@@ -110,3 +110,10 @@ def test_a_line_word_takes_the_kind_of_the_devices_not_of_the_accessories_that_f
 
 def test_spec_words_imply_nothing(reader):
     assert _entities(reader, "which one has the better screen") == []
+
+
+def test_a_learned_product_tag_on_a_brand_word_gives_way_to_the_brand(reader):
+    learned = [{"entity": "product", "value": "apple", "start": 10, "end": 16, "extractor": "CRFEntityExtractor"}]
+    entities = _entities(reader, "i want an iphone", learned)
+    assert _values(entities, "product") == []
+    assert _values(entities, "brand") == ["apple"]
