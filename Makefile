@@ -23,15 +23,18 @@ $(INSTALLED): pyproject.toml requirements.lock
 $(RASA_MODEL): $(INSTALLED) $(RASA_INPUTS)
 	$(RASA) train --config config.yml --domain domain.yml --data data/nlu data/rules --out models/rasa --fixed-model-name daogou
 
+RECSYS_TRAIN_FLAGS ?= --if-missing
 recsys-model: $(INSTALLED)
-	$(PY) -m recsys train --if-missing
+	$(PY) -m recsys train $(RECSYS_TRAIN_FLAGS)
 
-models: $(RASA_MODEL) recsys-model
+# The two models train side by side, one core each: the language model (about two minutes, a progress
+# bar with the time left while it encodes the examples) and the recommender.
+models: $(INSTALLED)
+	$(MAKE) --no-print-directory -j 2 $(RASA_MODEL) recsys-model
 
 train: $(INSTALLED)  ## retrain everything from scratch
 	rm -f $(RASA_MODEL)
-	$(PY) -m recsys train
-	$(MAKE) $(RASA_MODEL)
+	$(MAKE) --no-print-directory -j 2 $(RASA_MODEL) recsys-model RECSYS_TRAIN_FLAGS=
 
 run: models  ## start the Rasa server (:5005, REST + socket.io + HTTP API) and the action server (:5055)
 	$(VENV)/bin/honcho --procfile Procfile start

