@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import subprocess
 import sys
 import time
@@ -224,7 +225,6 @@ def test_tree_rss_counts_children(tmp_path):
         deadline = time.monotonic() + 20
         while time.monotonic() < deadline and (tree_rss(child.pid) or 0) < 80_000_000:
             time.sleep(0.1)
-        import os
         assert tree_rss(os.getpid()) >= tree_rss(child.pid) >= 80_000_000
     finally:
         child.kill()
