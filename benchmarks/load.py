@@ -130,7 +130,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         started=datetime.now(timezone.utc), machine=Machine.here(), commit=git_commit(PROJECT_ROOT), command=command,
         settings={**{key: getattr(args, key) for key in FULL}, "timeout_s": args.timeout,
                   "max_seconds": args.max_seconds, "targets": args.targets},
-        load_average={"before": os.getloadavg()[0]},
+        load_average={"before": os.getloadavg()}, niceness=os.nice(0),
     )
     with tempfile.TemporaryDirectory(prefix="daogou-load-") as scratch:
         workdir = args.workdir or Path(scratch)
@@ -142,7 +142,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         except (TargetError, ServerError) as exc:
             print(f"load benchmark: {exc}", file=sys.stderr)
             return 1
-    report.load_average["after"] = os.getloadavg()[0]
+    report.load_average["after"] = os.getloadavg()
     print(report.markdown())
     if not args.no_save:
         for path in report.write(args.out_dir):

@@ -13,7 +13,7 @@ import subprocess
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from benchmarks.load_stats import LatencySummary, MemoryTrack, RunSummary, megabytes
 
@@ -103,7 +103,10 @@ class LoadReport:
     commit: str
     command: str
     settings: Dict[str, object]
-    load_average: Dict[str, float]  # 1-minute load average before and after: a shared machine's figures are slower
+    # 1-, 5- and 15-minute load averages before and after, and the niceness the servers inherited: a shared
+    # machine, or servers run below other work's priority, make every figure slower
+    load_average: Dict[str, Tuple[float, float, float]]
+    niceness: int = 0
     targets: List[TargetResult] = field(default_factory=list)
 
     def target(self, name: str) -> Optional[TargetResult]:
@@ -146,6 +149,7 @@ class LoadReport:
         return {
             "started": self.started.isoformat(), "machine": asdict(self.machine), "commit": self.commit,
             "command": self.command, "settings": self.settings, "load_average": self.load_average,
+            "niceness": self.niceness,
             "targets": [t.to_dict() for t in self.targets], "goals": [asdict(g) for g in self.goals()],
         }
 
@@ -159,8 +163,10 @@ class LoadReport:
             f"- Date: {self.started:%Y-%m-%d %H:%M} UTC; commit `{self.commit}`",
             f"- Machine: {self.machine.cpu}, {self.machine.cores} cores, {self.machine.memory_gib:g} GiB, "
             f"{self.machine.uname}, Python {self.machine.python}",
-            f"- Load average (1 min) before {self.load_average['before']:.2f}, after {self.load_average['after']:.2f}: "
-            "other work on the machine slows every figure",
+            f"- Load average (1 / 5 / 15 min) before {_loads(self.load_average['before'])}, after "
+            f"{_loads(self.load_average.get('after'))}; the benchmark and its servers ran at niceness {self.niceness}"
+            + ("" if self.niceness == 0 else " (below other work's priority)")
+            + ": other work on the machine slows every figure",
             f"- Command: `{self.command}`",
             f"- Traffic: `/model/parse` x {s['parse_requests']} and {s['turns']} single-shopper REST turns "
             f"(each from a new shopper) one at a time; then {s['shoppers']} shoppers x {s['messages']} messages at once over "
@@ -188,6 +194,10 @@ class LoadReport:
         json_path.write_text(json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
         md_path.write_text(self.markdown(), encoding="utf-8")
         return json_path, md_path
+
+
+def _loads(loads: Optional[Sequence[float]]) -> str:
+    return "-" if loads is None else " / ".join(f"{v:.2f}" for v in loads)
 
 
 def _ms(value: Optional[float]) -> str:

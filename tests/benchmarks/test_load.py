@@ -249,7 +249,7 @@ def report(*targets: TargetResult) -> LoadReport:
                       Machine("Test CPU", 2, 24.0, "Linux 6.1 x86_64", "3.10.13"), "abc123", "benchmarks/load.py",
                       {"shoppers": 50, "messages": 20, "parse_requests": 100, "turns": 40, "timeout_s": 60.0,
                        "max_seconds": 1200.0, "targets": [t.name for t in targets]},
-                      {"before": 1.5, "after": 2.5}, list(targets))
+                      {"before": (1.5, 1.0, 0.5), "after": (2.5, 1.2, 0.6)}, 10, list(targets))
 
 
 def test_goals_compare_daogou_with_issue_17_and_the_toy_bot():
@@ -274,11 +274,12 @@ def test_report_is_written_as_json_and_markdown_named_by_date_machine_and_commit
     assert json_path.name == "load-2026-12-04T0930Z-2c-24GiB-Linux-x86_64-abc123.json"
     assert md_path.with_suffix(".json") == json_path
     data = json.loads(json_path.read_text())
-    assert data["commit"] == "abc123" and data["machine"]["cores"] == 2
+    assert data["commit"] == "abc123" and data["machine"]["cores"] == 2 and data["niceness"] == 10
     assert [t["name"] for t in data["targets"]] == ["daogou", "rasa-init"]
     assert data["targets"][0]["concurrent"]["throughput"] == 4.0
     assert data["targets"][0]["memory"]["rasa"]["peak"] == 2_400_000_000
     text = md_path.read_text()
+    assert "before 1.50 / 1.00 / 0.50, after 2.50 / 1.20 / 0.60; the benchmark and its servers ran at niceness 10" in text
     assert "| concurrent: throughput | 4.0 msg/s | 13.0 msg/s |" in text
     assert "| rasa server RSS idle / peak | 1,200 MB / 2,400 MB | 250 MB / 500 MB |" in text
     assert "| `/model/parse` p50 | <= 20 ms | 81.0 ms | **missed** |" in text
