@@ -48,7 +48,7 @@ def measure(target: Target, args: argparse.Namespace, workdir: Path) -> TargetRe
     """Start ``target``'s servers, warm them up, time the three runs, stop the servers."""
     prefix = f"load-{target.name}-{uuid.uuid4().hex[:8]}"
     logger.info("%s: starting %s", target.name, ", ".join(s.name for s in target.servers))
-    with ServerGroup(target.servers, workdir, args.startup_timeout) as group:
+    with ServerGroup(target.servers, workdir / f"{target.name}-logs", args.startup_timeout) as group:
         startup = {name: server.ready_s for name, server in group.servers.items()}
         # The first turns load whatever the servers load lazily (the recommender, TensorFlow graphs): timed
         # apart, as what the first shopper after a restart waits, and kept out of the percentiles.

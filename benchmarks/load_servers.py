@@ -136,6 +136,7 @@ class ServerGroup:
         self.servers: Dict[str, Server] = {}
 
     def __enter__(self) -> "ServerGroup":
+        self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             for spec in self.specs:
                 server = Server(spec, self.log_dir)

@@ -199,13 +199,14 @@ def http_server(name: str, tmp_path: Path) -> ServerSpec:
 
 def test_servers_start_in_order_report_memory_and_are_stopped(tmp_path):
     specs = [http_server("first", tmp_path), http_server("second", tmp_path)]
-    with ServerGroup(specs, tmp_path, startup_timeout_s=60) as group:
+    with ServerGroup(specs, tmp_path / "logs", startup_timeout_s=60) as group:
         processes = [s.process for s in group.servers.values()]
         assert list(group.servers) == ["first", "second"] and all(s.ready_s > 0 for s in group.servers.values())
         with MemorySampler(group, interval_s=0.05) as memory:
             time.sleep(0.2)
         assert all(track.samples >= 2 and track.peak > 1_000_000 for track in memory.tracks.values())
     assert all(p.poll() is not None for p in processes)
+    assert sorted(p.name for p in (tmp_path / "logs").iterdir()) == ["first.log", "second.log"]
     assert all(tree_rss(p.pid) is None for p in processes)
 
 
