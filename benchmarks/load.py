@@ -65,11 +65,13 @@ def measure(target: Target, args: argparse.Namespace, workdir: Path) -> TargetRe
             logger.info("%s: %d shoppers x %d messages", target.name, args.shoppers, args.messages)
             outcomes, wall = asyncio.run(run_concurrent(target.endpoints, target.mix, args.shoppers, args.messages,
                                                         f"{prefix}-shopper", args.timeout, args.max_seconds))
+        logged_errors = {name: server.logged_errors() for name, server in group.servers.items()}
     return TargetResult(
         name=target.name, description=target.description, model_path=str(target.model_path),
         model_bytes=target.model_path.stat().st_size, main_server=target.main_server, startup_s=startup,
         first_turn_ms=first[0].latency_ms, parse=summarise(parse, 0, with_throughput=False),
         turn=summarise(turn, 0, with_throughput=False), concurrent=summarise(outcomes, wall), memory=memory.tracks,
+        logged_errors=logged_errors,
     )
 
 

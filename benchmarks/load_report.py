@@ -75,6 +75,7 @@ class TargetResult:
     turn: RunSummary
     concurrent: RunSummary
     memory: Dict[str, MemoryTrack]
+    logged_errors: Dict[str, Dict[str, int]] = field(default_factory=dict)  # server -> logger -> ERROR lines
 
     @property
     def main_rss_peak(self) -> Optional[int]:
@@ -185,7 +186,10 @@ class LoadReport:
                     detail = ", ".join(f"{kind} x {count}" for kind, count in summary.errors.items())
                     lines.append(f"\n- {target.name}, {run}: errors {detail}")
         lines += ["", "Latency percentiles cover every finished request, failed ones included; throughput counts "
-                  "good answers (HTTP 200 with at least one reply) per second of the concurrent run's wall time.", ""]
+                  "good answers (HTTP 200 with at least one reply) per second of the concurrent run's wall time. "
+                  "The servers' ERROR lines are counted over the whole run (`rasa.core.channels.rest` logs a "
+                  "request the client gave up on; `rasa.core.actions.action` an action call that failed, whose "
+                  "reply then lacks the action's part).", ""]
         return "\n".join(lines)
 
     def write(self, out_dir: Path) -> Sequence[Path]:
@@ -218,6 +222,15 @@ def _percentiles(latency: LatencySummary) -> str:
     return " / ".join(f"{v / 1000:.2f}" for v in values) + " s"
 
 
+def _logged_errors(target: TargetResult) -> str:
+    """``rasa 404 (rasa.core.actions.action 374, ...); actions 0``."""
+    cells = []
+    for server, by_logger in target.logged_errors.items():
+        detail = ", ".join(f"{name} {count}" for name, count in by_logger.items())
+        cells.append(f"{server} {sum(by_logger.values())}" + (f" ({detail})" if detail else ""))
+    return "; ".join(cells) or "-"
+
+
 def _metric_rows(targets: Sequence[TargetResult]) -> List[List[str]]:
     def row(label, cell):
         return [label, *(cell(t) for t in targets)]
@@ -234,6 +247,7 @@ def _metric_rows(targets: Sequence[TargetResult]) -> List[List[str]]:
         row("concurrent: errors / messages", lambda t: f"{t.concurrent.error_count} / {t.concurrent.requests}"),
         row("concurrent: wall time", lambda t: f"{t.concurrent.wall_s:.1f} s"),
     ]
+    rows.append(row("ERROR lines in the server logs", _logged_errors))
     for name in server_names:
         rows.append(row(f"{name} server RSS idle / peak", lambda t, n=name: (
             f"{_mb(t.memory[n].idle)} / {_mb(t.memory[n].peak)}" if n in t.memory and t.memory[n].samples else "-")))

@@ -78,6 +78,16 @@ def tree_rss(pid: int) -> Optional[int]:
     return total
 
 
+def count_logged_errors(log: str) -> Dict[str, int]:
+    """``{logger: count}`` of the ERROR lines in a Rasa or Rasa SDK log (``<date> <time> ERROR <logger> - ...``)."""
+    counts: Dict[str, int] = {}
+    for line in log.splitlines():
+        parts = line.split(None, 4)
+        if len(parts) >= 4 and parts[2] == "ERROR":
+            counts[parts[3]] = counts.get(parts[3], 0) + 1
+    return dict(sorted(counts.items()))
+
+
 class Server:
     """One started server process; use :func:`start_servers` to start several and always stop them."""
 
@@ -113,6 +123,12 @@ class Server:
 
     def rss(self) -> Optional[int]:
         return tree_rss(self.process.pid)
+
+    def logged_errors(self) -> Dict[str, int]:
+        """ERROR lines in the server's log so far, by logger: failures a shopper may never see as an error
+        (an action that failed leaves a reply without its products), which the client cannot count."""
+        self._log.flush()
+        return count_logged_errors(self.log_path.read_text(errors="replace"))
 
     def stop(self, grace_s: float = 30) -> None:
         if self.process.poll() is None:

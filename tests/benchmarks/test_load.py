@@ -17,7 +17,8 @@ import pytest
 from aiohttp import web
 
 from benchmarks.load_report import LoadReport, Machine, TargetResult
-from benchmarks.load_servers import LOOPBACK, MemorySampler, ServerError, ServerGroup, ServerSpec, free_port, tree_rss
+from benchmarks.load_servers import (LOOPBACK, MemorySampler, ServerError, ServerGroup, ServerSpec, count_logged_errors,
+                                     free_port, tree_rss)
 from benchmarks.load_stats import UNFINISHED, LatencySummary, MemoryTrack, Outcome, summarise
 from benchmarks.load_targets import daogou_mix, parse_target_names
 from benchmarks.load_traffic import Conversation, Endpoints, Step, TrafficMix, run_concurrent, run_sequential
@@ -220,6 +221,19 @@ def test_a_server_that_dies_fails_the_start_with_its_log_and_stops_the_others(tm
     assert group.servers["good"].process.poll() is not None
 
 
+def test_error_lines_are_counted_by_logger():
+    log = "\n".join([
+        "2026-12-04 10:29:05 INFO     root  - Starting Rasa server",
+        "2026-12-04 10:29:05 ERROR    rasa.core.actions.action  - Failed to run custom action 'x'. Error: Cannot write",
+        "rasa.shared.exceptions.RasaException: Failed to execute custom action 'x'.",
+        "2026-12-04 10:29:06 ERROR    rasa.core.processor  - Encountered an exception while running action 'x'.",
+        "2026-12-04 10:29:07 ERROR    rasa.core.actions.action  - Failed to run custom action 'y'.",
+        "ERROR",
+    ])
+    assert count_logged_errors(log) == {"rasa.core.actions.action": 2, "rasa.core.processor": 1}
+    assert count_logged_errors("") == {}
+
+
 def test_tree_rss_counts_children(tmp_path):
     child = subprocess.Popen([sys.executable, "-c", "b = bytearray(80_000_000); import time; time.sleep(30)"])
     try:
@@ -270,7 +284,9 @@ def test_goals_compare_daogou_with_issue_17_and_the_toy_bot():
 
 
 def test_report_is_written_as_json_and_markdown_named_by_date_machine_and_commit(tmp_path):
-    r = report(result("daogou", 81, 239, 4, 2_400_000_000, 325_000_000), result("rasa-init", 5, 20, 13, 5e8, 3e7))
+    ours = result("daogou", 81, 239, 4, 2_400_000_000, 325_000_000)
+    ours.logged_errors = {"rasa": {"rasa.core.actions.action": 5, "rasa.core.channels.rest": 2}, "actions": {}}
+    r = report(ours, result("rasa-init", 5, 20, 13, 5e8, 3e7))
     json_path, md_path = r.write(tmp_path)
     assert json_path.name == "load-2026-12-04T0930Z-2c-24GiB-Linux-x86_64-abc123.json"
     assert md_path.with_suffix(".json") == json_path
@@ -279,8 +295,10 @@ def test_report_is_written_as_json_and_markdown_named_by_date_machine_and_commit
     assert [t["name"] for t in data["targets"]] == ["daogou", "rasa-init"]
     assert data["targets"][0]["concurrent"]["throughput"] == 4.0
     assert data["targets"][0]["memory"]["rasa"]["peak"] == 2_400_000_000
+    assert data["targets"][0]["logged_errors"]["rasa"]["rasa.core.actions.action"] == 5
     text = md_path.read_text()
     assert "before 1.50 / 1.00 / 0.50, after 2.50 / 1.20 / 0.60; the benchmark and its servers ran at niceness 10" in text
     assert "| concurrent: throughput | 4.0 msg/s | 13.0 msg/s |" in text
     assert "| rasa server RSS idle / peak | 1,200 MB / 2,400 MB | 250 MB / 500 MB |" in text
     assert "| `/model/parse` p50 | <= 20 ms | 81.0 ms | **missed** |" in text
+    assert "| ERROR lines in the server logs | rasa 7 (rasa.core.actions.action 5, rasa.core.channels.rest 2); actions 0 | - |" in text
