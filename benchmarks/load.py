@@ -19,6 +19,7 @@ import asyncio
 import logging
 import os
 import shlex
+import signal
 import sys
 import tempfile
 import uuid
@@ -124,8 +125,13 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     return args
 
 
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)  # unwinds the `with` blocks, so the servers are stopped too
+
+
 def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, _exit_on_sigterm)  # `timeout` and CI cancel with SIGTERM
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     command = shlex.join(["benchmarks/load.py", *(sys.argv[1:] if argv is None else argv)])
     report = LoadReport(

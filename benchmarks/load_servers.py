@@ -15,7 +15,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 from benchmarks.load_stats import MemoryTrack
 
@@ -38,6 +38,8 @@ class ServerSpec:
     cwd: Path
     health_url: str
     env: Mapping[str, str] = field(default_factory=dict)  # added to the benchmark's own environment
+    # log lines that mean the server will never be ready although it keeps running (Rasa without its model)
+    fatal_markers: Tuple[str, ...] = ()
 
 
 class ServerError(RuntimeError):
@@ -111,6 +113,11 @@ class Server:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise ServerError(f"{self.spec.name} exited with {self.process.returncode}:\n{self.log_tail()}")
+            if self.spec.fatal_markers:
+                log = self.log_tail(100_000)
+                marker = next((m for m in self.spec.fatal_markers if m in log), None)
+                if marker:
+                    raise ServerError(f"{self.spec.name} failed to start ({marker!r}):\n{self.log_tail()}")
             try:
                 with urllib.request.urlopen(self.spec.health_url, timeout=2) as response:
                     if response.status == 200:

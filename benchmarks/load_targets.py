@@ -55,7 +55,7 @@ def _rasa_server(port: int, model: Path, credentials: Path, endpoints: Path, cwd
     return ServerSpec(
         "rasa", [str(BIN / "rasa"), "run", "--enable-api", "--cors", "*", "--interface", LOOPBACK, "--port", str(port),
                  "--model", str(model), "--credentials", str(credentials), "--endpoints", str(endpoints)],
-        cwd, f"http://{LOOPBACK}:{port}/status", {**QUIET_ENV, **env},
+        cwd, f"http://{LOOPBACK}:{port}/status", {**QUIET_ENV, **env}, fatal_markers=("Could not load model",),
     )
 
 

@@ -221,6 +221,16 @@ def test_a_server_that_dies_fails_the_start_with_its_log_and_stops_the_others(tm
     assert group.servers["good"].process.poll() is not None
 
 
+def test_a_server_that_lives_on_without_its_model_fails_the_start_at_once(tmp_path):
+    script = "import time; print('ERROR rasa.core.agent - Could not load model due to ...', flush=True); time.sleep(60)"
+    spec = ServerSpec("rasa", [sys.executable, "-c", script], tmp_path, f"http://{LOOPBACK}:{free_port()}/status",
+                      fatal_markers=("Could not load model",))
+    started = time.monotonic()
+    with pytest.raises(ServerError, match="failed to start"):
+        ServerGroup([spec], tmp_path, startup_timeout_s=60).__enter__()
+    assert time.monotonic() - started < 20
+
+
 def test_error_lines_are_counted_by_logger():
     log = "\n".join([
         "2026-12-04 10:29:05 INFO     root  - Starting Rasa server",
