@@ -40,7 +40,7 @@ run: models  ## start the Rasa server (:5005, REST + socket.io + HTTP API) and t
 	$(VENV)/bin/honcho --procfile Procfile start
 
 shell: models  ## chat in the terminal (starts the action server in the background)
-	@mkdir -p var; $(VENV)/bin/rasa run actions --actions actions --port 5055 > var/actions.log 2>&1 & \
+	@mkdir -p var; $(PY) -m actions.serve --port 5055 > var/actions.log 2>&1 & \
 	  trap "kill $$! 2>/dev/null" EXIT; \
 	  $(RASA) shell --model $(RASA_MODEL) --endpoints endpoints.yml
 

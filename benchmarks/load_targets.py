@@ -110,7 +110,7 @@ def daogou(workdir: Path, model: Path, recsys_models: Path) -> Target:
     # This checkout's packages, whatever is installed; the shopper events the run writes go to a scratch database.
     env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
            "DAOGOU_VAR_DIR": str(workdir / "daogou-var"), "DAOGOU_MODEL_DIR": str(recsys_models)}
-    actions = ServerSpec("actions", [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
+    actions = ServerSpec("actions", [sys.executable, "-m", "actions.serve", "--port", str(action_port)],
                          PROJECT_ROOT, f"http://{LOOPBACK}:{action_port}/health", {**QUIET_ENV, **env})
     rasa = _rasa_server(rasa_port, model, PROJECT_ROOT / "credentials.yml", endpoints, PROJECT_ROOT, env)
     return Target(

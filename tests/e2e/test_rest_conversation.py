@@ -69,7 +69,7 @@ def rasa_url(workdir) -> Iterator[str]:
     )
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     commands = {
-        "actions": [str(BIN / "rasa"), "run", "actions", "--actions", "actions", "--port", str(action_port)],
+        "actions": [sys.executable, "-m", "actions.serve", "--port", str(action_port)],
         "rasa": [str(BIN / "rasa"), "run", "--enable-api", "--port", str(rasa_port), "--model", str(RASA_MODEL),
                  "--credentials", "credentials.yml", "--endpoints", str(endpoints)],
     }
