@@ -12,12 +12,13 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Dict, Iterator, List, Optional, Tuple
+
+from recsys.evaluation.datasets import datasets_root
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DEVSET = PROJECT_ROOT / "tests" / "nlu" / "devset" / "devset.jsonl"
@@ -27,12 +28,6 @@ LANGUAGES = ("en", "zh")
 
 class DevsetError(ValueError):
     """The dev set cannot be read: a source is missing, a row moved, or a label is malformed."""
-
-
-def datasets_root() -> Path:
-    """``$DAOGOU_DATASETS`` if set, else ``<project root>/../shared/datasets`` (as for the recommender's datasets)."""
-    value = os.environ.get("DAOGOU_DATASETS")
-    return Path(value).expanduser().resolve() if value else PROJECT_ROOT.parent / "shared" / "datasets"
 
 
 def normalise(text: str) -> str:
