@@ -7,9 +7,18 @@ INSTALLED := $(VENV)/.installed
 RASA_MODEL := models/rasa/daogou.tar.gz
 RASA_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules -type f 2>/dev/null) $(wildcard daogou_nlu/*.py)
 
-.PHONY: install run shell test train models recsys-model lookups catalog clean
+.PHONY: install install-spark run shell test train models recsys-model lookups catalog clean
 
 install: $(INSTALLED)
+
+# Spark is optional for running the assistant (`python -m recsys train --engine spark` says what to install
+# when it is missing); the tests train on Spark local[2], so `make test` installs it.
+SPARK_INSTALLED := $(VENV)/.spark-installed
+install-spark: $(SPARK_INSTALLED)
+
+$(SPARK_INSTALLED): $(INSTALLED) requirements-spark.lock
+	$(PY) -m pip install --quiet --no-deps -r requirements-spark.lock
+	touch $@
 
 $(INSTALLED): pyproject.toml requirements.lock
 	@python=$$(scripts/find_python310.sh) && echo "using $$python" && \
@@ -44,7 +53,7 @@ shell: models  ## chat in the terminal (starts the action server in the backgrou
 	  trap "kill $$! 2>/dev/null" EXIT; \
 	  $(RASA) shell --model $(RASA_MODEL) --endpoints endpoints.yml
 
-test: models  ## the whole suite, on two workers (a file's tests share one worker, so module fixtures start once)
+test: models $(SPARK_INSTALLED)  ## the whole suite, on two workers (a file's tests share one worker, so module fixtures start once)
 	$(PY) -m pytest -n 2 --dist loadfile
 
 lookups: $(INSTALLED)  ## regenerate NLU lookup tables from data/catalog/aliases.yml
