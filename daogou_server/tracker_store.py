@@ -23,6 +23,8 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from daogou_server.conversations import delete_conversation
+
 logger = logging.getLogger(__name__)
 
 FORGET_ACTION = "action_forget_me"
@@ -59,7 +61,5 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
             return self._event_query(session, sender_id, fetch_events_from_all_sessions=False).count()
 
     def _delete_conversation(self, sender_id: Text) -> int:
-        with self.session_scope() as session:
-            deleted = session.query(self.SQLEvent).filter(self.SQLEvent.sender_id == sender_id).delete()
-            session.commit()
-            return int(deleted)
+        with self.engine.begin() as connection:  # the same statement the shop API's forgetting runs
+            return delete_conversation(connection, sender_id)

@@ -6,6 +6,7 @@ everywhere. This package never imports Rasa.
 """
 from recsys.catalog import Catalog, CatalogError, Product
 from recsys.facade import Recommender
+from recsys.ingest import EVENT_TYPES, EventInput, EventOutcome, shopper_key
 from recsys.queries import QueryError, Recommendation, RecommendationQuery, StoredEvent
 from recsys.reasons import Reason
 from recsys.settings import Settings
@@ -17,6 +18,9 @@ __all__ = [
     "Catalog",
     "CatalogError",
     "Comparison",
+    "EVENT_TYPES",
+    "EventInput",
+    "EventOutcome",
     "Feature",
     "FeatureAnswer",
     "Product",
@@ -29,4 +33,5 @@ __all__ = [
     "StoredEvent",
     "Taxonomy",
     "load_taxonomy",
+    "shopper_key",
 ]

@@ -19,10 +19,15 @@ import scipy.sparse as sp
 logger = logging.getLogger(__name__)
 
 EVENT_COLUMNS = ("timestamp", "user_id", "session_id", "event_type", "item_id", "value")
-EVENT_TYPES = ("view", "cart", "purchase", "rating")
+EVENT_TYPES = ("view", "cart", "remove_from_cart", "purchase", "rating", "dislike")
 
 #: How strongly each event says "this shopper wants this item", for implicit-feedback models.
-EVENT_WEIGHTS: Mapping[str, float] = {"view": 1.0, "cart": 3.0, "purchase": 5.0, "rating": 0.0}
+#: A removal from the cart and a dislike say nothing to them (a dislike filters the product out instead,
+#: :func:`disliked_items`); a rating's weight comes from its stars (:func:`rating_weight`).
+EVENT_WEIGHTS: Mapping[str, float] = {"view": 1.0, "cart": 3.0, "remove_from_cart": 0.0, "purchase": 5.0,
+                                      "rating": 0.0, "dislike": 0.0}
+#: A ``dislike`` event counts as a rating of this many stars.
+DISLIKE_STARS = 1.0
 
 
 class EventLogError(ValueError):
@@ -78,10 +83,12 @@ def disliked_items(events: pd.DataFrame, item_position: Mapping[str, int]) -> Di
     Implicit-feedback models cannot learn "not this" from a low rating (its
     weight is 0), so the recommender filters these out for the shopper who gave it.
     """
-    is_rating = (events["event_type"] == "rating").to_numpy()
+    types = events["event_type"].to_numpy()
+    is_rating = (types == "rating") | (types == "dislike")
+    stars_given = np.where(types == "dislike", DISLIKE_STARS, events["value"].to_numpy(dtype=np.float64))
     latest: Dict[Tuple[str, str], float] = {}
     for user_id, item_id, stars in zip(events["user_id"].to_numpy()[is_rating], events["item_id"].to_numpy()[is_rating],
-                                       events["value"].to_numpy(dtype=np.float64)[is_rating]):
+                                       stars_given[is_rating]):
         if item_id in item_position and stars == stars:
             latest[(user_id, item_id)] = stars  # events are in time order: the last one stays
     disliked: Dict[str, Set[int]] = {}

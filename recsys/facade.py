@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import List, Mapping, Optional, Tuple
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -19,10 +21,10 @@ from recsys.artifacts import (ArtifactMetadata, TrainedShopper, ids_hash, metada
                               write_trained_shoppers)
 from recsys.catalog import CATEGORIES, Catalog, Product
 from recsys.ensemble import EnsembleModel
-from recsys.events import EVENT_WEIGHTS
 from recsys.explain import Explainer
 from recsys.features import item_feature_matrix
 from recsys.hybrid import HybridRanker
+from recsys.ingest import EventInput, EventOutcome, EventRejected, check_event, new_event_id, shopper_key
 from recsys.models import MODEL_CLASSES, ArtifactError, RecommenderModel
 from recsys.products import ProductFinder
 from recsys.queries import MAX_RESULTS, QueryError, Recommendation, RecommendationQuery, StoredEvent
@@ -43,6 +45,22 @@ FEATURE_POOL = 4
 #: equally: the learned weights answer another question (what a shopper picks next) and give content
 #: no say once histories exist, yet similarity must work for a product nobody has touched.
 SIMILARITY_WEIGHTS = {"content": 1.0, "item_knn": 1.0}
+
+
+@dataclass(frozen=True)
+class ServingInfo:
+    models: Mapping[str, Mapping[str, object]]
+    weights: Mapping[str, float]
+    trained_at: Optional[str]
+    trained_on_events: Optional[int]
+    #: None when the database did not answer.
+    events_now: Optional[int]
+    catalog_hash: str
+    products: int
+
+    @property
+    def database_ok(self) -> bool:
+        return self.events_now is not None
 
 
 class Recommender:
@@ -207,21 +225,43 @@ class Recommender:
     # -- events --------------------------------------------------------------
     def record_event(self, user_id: str, product_id: str, event_type: str, value: Optional[float] = None,
                      session_id: Optional[str] = None) -> None:
-        """Store one shopper event; every process's next recommendation for the shopper reflects it.
+        """Store one shopper event (the chat's path); every process's next recommendation reflects it.
 
-        Unknown products, unknown event types and ratings outside 1..5 are
-        refused with a :class:`QueryError` and nothing is written.
+        The same checks and storage as the shop API's batches (:meth:`record_events`): an unknown
+        product or type, or a rating outside 1..5, raises :class:`QueryError` and nothing is written.
         """
         if not user_id:
             raise QueryError("an event needs a shopper id")
-        if product_id not in self.catalog:
-            raise QueryError(f"unknown product id {product_id!r}")
-        if event_type not in EVENT_WEIGHTS:
-            raise QueryError(f"unknown event type {event_type!r}; expected one of {', '.join(EVENT_WEIGHTS)}")
-        if event_type == "rating" and (value is None or not 1 <= value <= 5):
-            raise QueryError("a rating needs a value from 1 to 5")
-        self.store.record_event(user_id, product_id, event_type, session_id=session_id, value=value)
-        self.shoppers.refresh(user_id)  # the writer pays for rebuilding, not the shopper's next question
+        outcome, = self.record_events([EventInput(type=event_type, product_id=product_id, user_id=user_id,
+                                                  session_id=session_id, value=value, event_id=new_event_id())])
+        if outcome.status == "rejected":
+            raise QueryError(outcome.error)
+
+    def record_events(self, events: Sequence[EventInput]) -> List[EventOutcome]:
+        """Check and store a batch in one transaction; one :class:`EventOutcome` per event, in order.
+
+        A rejected event stores nothing and names its field; the valid ones are stored, each
+        ``event_id`` once. An event with both a user and a session id moves the session's earlier
+        events to the user. Every shopper touched is rebuilt here, so the writer pays for it.
+        """
+        outcomes: List[Optional[EventOutcome]] = [None] * len(events)
+        rows, positions, merges = [], [], {}
+        now = datetime.now(timezone.utc)
+        for position, event in enumerate(events):
+            try:
+                rows.append(check_event(event, self.catalog.__contains__, now))
+            except EventRejected as exc:
+                outcomes[position] = EventOutcome("rejected", event.event_id, exc.field, exc.message)
+                continue
+            positions.append(position)
+            if event.user_id and event.session_id:
+                merges[shopper_key(None, event.session_id)] = event.user_id
+        stored = self.store.insert_events(rows, list(merges.items())) if rows else []
+        for position, row, is_new in zip(positions, rows, stored):
+            outcomes[position] = EventOutcome("stored" if is_new else "duplicate", row["event_id"])
+        for user_id in {row["user_id"] for row in rows} | set(merges):
+            self.shoppers.refresh(user_id)
+        return outcomes
 
     # -- queries -----------------------------------------------------------
     def product(self, product_id: str) -> Optional[Product]:
@@ -345,6 +385,26 @@ class Recommender:
         if product is None:
             raise QueryError(f"unknown product id {product_id!r}")
         return product
+
+    # -- what serves now ------------------------------------------------------------
+    def serving_info(self) -> "ServingInfo":
+        """Which models answer, trained when and on how many events, over which catalog; and whether
+        the database answers (what a health check reports; never raises)."""
+        try:
+            metadata: Optional[ArtifactMetadata] = ArtifactMetadata.read(self.settings.model_dir)
+        except ArtifactError:
+            metadata = None
+        try:
+            events_now: Optional[int] = self.store.event_count()
+        except Exception as exc:  # the health check reports it; it must not fail itself
+            logger.error("database unreachable: %s", exc)
+            events_now = None
+        return ServingInfo(
+            models={name: model.params() for name, model in self.models.items()},
+            weights=dict(self.ranker.weights), trained_at=metadata.created_at if metadata else None,
+            trained_on_events=metadata.n_events if metadata else None, events_now=events_now,
+            catalog_hash=self.catalog.content_hash, products=len(self.catalog),
+        )
 
     # -- what we store about a shopper -------------------------------------------
     def shopper_data(self, user_id: str) -> List[StoredEvent]:

@@ -19,7 +19,7 @@ import logging
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import pandas as pd
 from sqlalchemy import (
@@ -39,9 +39,12 @@ from sqlalchemy import (
     event,
     func,
     insert,
+    inspect,
     select,
+    text,
     update,
 )
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.pool import QueuePool
 from tqdm.auto import tqdm
@@ -90,10 +93,18 @@ events_table = Table(
     Column("event_type", String(16), nullable=False),
     Column("item_id", String(128), ForeignKey("products.id"), nullable=False),
     Column("value", Float),
+    # The client's idempotency key: an event sent twice (a retry) is stored once. NULL for seeded logs.
+    Column("event_id", String(128)),
+    # Which list the click came from (the shop API's ``recommendation_id``), for click-through.
+    Column("recommendation_id", String(64)),
+    Column("properties", Text),  # the client's extra fields, as JSON
     # Ids are never reused after a shopper is forgotten, so a fingerprint never comes back.
     sqlite_autoincrement=True,
 )
 Index("events_user_time", events_table.c.user_id, events_table.c.timestamp)
+Index("events_event_id", events_table.c.event_id, unique=True)  # NULLs do not collide (SQLite and PostgreSQL)
+#: Columns added after the first release: a database made before them gains them on open.
+_ADDED_EVENT_COLUMNS = {"event_id": "VARCHAR(128)", "recommendation_id": "VARCHAR(64)", "properties": "TEXT"}
 
 
 meta_table = Table(
@@ -169,12 +180,29 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine: Engine = _engine(url)
+        self._add_missing_columns()
         metadata.create_all(self.engine)
+
+    def _add_missing_columns(self) -> None:
+        """Bring an events table made by an earlier version up to date (before its indexes are made)."""
+        inspector = inspect(self.engine)
+        if not inspector.has_table("events"):
+            return
+        present = {c["name"] for c in inspector.get_columns("events")}
+        with self.engine.begin() as connection:
+            for name, sql_type in _ADDED_EVENT_COLUMNS.items():
+                if name not in present:
+                    connection.execute(text(f"ALTER TABLE events ADD COLUMN {name} {sql_type}"))
 
     # -- catalog -----------------------------------------------------------
     def get_meta(self, key: str) -> Optional[str]:
         with self.engine.connect() as connection:
             return connection.execute(select(meta_table.c.value).where(meta_table.c.key == key)).scalar_one_or_none()
+
+    def set_meta(self, key: str, value: str) -> None:
+        """A small shared value every process reads (e.g. the background retrain's state)."""
+        with self.engine.begin() as connection:
+            self._set_meta(connection, key, value)
 
     def _set_meta(self, connection, key: str, value: str) -> None:
         connection.execute(delete(meta_table).where(meta_table.c.key == key))
@@ -266,6 +294,49 @@ class Store:
             "session_id": session_id or user_id, "event_type": event_type, "item_id": item_id, "value": value,
         }])
         self.append_events(frame)
+
+    def insert_events(self, rows: Sequence[Dict[str, object]], merges: Sequence[Tuple[str, str]] = ()) -> List[bool]:
+        """Store checked events in one transaction, each ``event_id`` at most once; returns, per row,
+        whether it was stored (False: its id was already stored, or came earlier in the batch).
+
+        ``merges``: (anonymous key, user id) pairs whose rows move to the user in the same
+        transaction, so a shopper who logs in keeps what they did before. Committed before this
+        returns: an answer of "stored" survives a restart. Two processes racing on one id: the
+        loser's transaction fails on the unique index and is retried once, seeing the winner's row.
+        """
+        for attempt in range(2):
+            try:
+                with self.engine.begin() as connection:
+                    ids = [r["event_id"] for r in rows if r.get("event_id")]
+                    seen = set()
+                    for start in range(0, len(ids), 500):
+                        chunk = ids[start:start + 500]
+                        seen.update(r[0] for r in connection.execute(
+                            select(events_table.c.event_id).where(events_table.c.event_id.in_(chunk))))
+                    stored, fresh = [], []
+                    for row in rows:
+                        key = row.get("event_id")
+                        is_new = key is None or key not in seen
+                        if key is not None:
+                            seen.add(key)
+                        stored.append(is_new)
+                        if is_new:
+                            fresh.append(row)
+                    if fresh:
+                        connection.execute(insert(events_table), fresh)
+                    for anonymous, user_id in merges:
+                        connection.execute(update(events_table).where(events_table.c.user_id == anonymous)
+                                           .values(user_id=user_id))
+                return stored
+            except IntegrityError:
+                if attempt:
+                    raise
+        raise AssertionError("unreachable")
+
+    def event_ids_stored(self) -> int:
+        """How many events carry a client event id (what the shop API's tests count)."""
+        with self.engine.connect() as connection:
+            return int(connection.execute(select(func.count(events_table.c.event_id))).scalar_one())
 
     def events_frame(self, user_id: Optional[str] = None) -> pd.DataFrame:
         """Events in the order they happened, as the models and the loader expect them."""

@@ -1,0 +1,130 @@
+"""The shapes shop developers send and receive; FastAPI turns them into the OpenAPI schema at /openapi.json."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Dict, List, Optional
+
+from pydantic import BaseModel, Field
+
+MAX_BATCH = 500
+
+
+class EventIn(BaseModel):
+    """One thing a shopper did on the shop's pages (or in the chat)."""
+
+    event_id: Optional[str] = Field(None, description="Idempotency key: an event id seen before is stored once.",
+                                    example="9b2f6c1e-view-1")
+    user_id: Optional[str] = Field(None, description="Pseudonymous shopper id (never an e-mail or a name).", example="shopper-42")
+    session_id: Optional[str] = Field(None, description="Browser session of a shopper not logged in; merged into "
+                                      "user_id when a later event carries both.", example="s-7f3a")
+    type: str = Field(..., description="view, cart, remove_from_cart, purchase, rating (with value 1-5) or dislike.",
+                      example="view")
+    product_id: str = Field(..., example="headphones-sony-wh-1000xm5")
+    timestamp: Optional[datetime] = Field(None, description="When it happened (ISO 8601; default now; at most a day ahead).")
+    value: Optional[float] = Field(None, description="The stars of a rating, 1-5.")
+    recommendation_id: Optional[str] = Field(None, description="The list the click came from (from GET /v1/recommendations).")
+    properties: Dict[str, Any] = Field(default_factory=dict, description="Anything else the shop wants kept (at most 4 KB).")
+
+
+class EventBatch(BaseModel):
+    events: List[EventIn] = Field(..., description=f"1 to {MAX_BATCH} events, stored in one transaction.")
+
+
+class EventResult(BaseModel):
+    index: int = Field(..., description="Position in the request (0 for a single event).")
+    event_id: Optional[str]
+    status: str = Field(..., description="stored, duplicate (this id was stored before) or rejected.")
+    field: Optional[str] = Field(None, description="For a rejected event: the field that is wrong.")
+    error: Optional[str] = None
+
+
+class EventsResponse(BaseModel):
+    stored: int
+    duplicate: int
+    rejected: int
+    results: List[EventResult]
+
+
+class ProductCard(BaseModel):
+    """A product as a list shows it, in the asked language, with why it is there."""
+
+    id: str
+    name: str
+    brand: str
+    category: str
+    price: float
+    currency: str
+    rating: Optional[float]
+    reason: str
+    reason_code: str
+
+
+class RecommendationsResponse(BaseModel):
+    recommendation_id: str = Field(..., description="Send it back with the events of clicks on this list.")
+    user_id: Optional[str]
+    language: str
+    products: List[ProductCard]
+
+
+class ProductOut(BaseModel):
+    """A catalog row as the catalog schema defines it (data/catalog/README)."""
+
+    id: str
+    category: str
+    brand: str
+    model: str
+    name: Dict[str, str]
+    price: float
+    list_price: Optional[float]
+    currency: str
+    stock: int
+    rating: Optional[float]
+    review_count: Optional[int]
+    release_year: Optional[int]
+    specs: Dict[str, Any] = {}
+    description: Optional[Any]
+    selling_points: Optional[Dict[str, List[str]]]
+
+
+class ProductPage(BaseModel):
+    total: int
+    offset: int
+    products: List[ProductOut]
+
+
+class StoredEventOut(BaseModel):
+    timestamp: str
+    type: str
+    product_id: str
+    value: Optional[float]
+
+
+class ShopperData(BaseModel):
+    user_id: str
+    events: List[StoredEventOut]
+    conversation_events: int = Field(..., description="Events of the shopper's chat kept in Rasa's tracker store.")
+
+
+class Forgotten(BaseModel):
+    user_id: str
+    deleted_events: int
+    deleted_conversation_events: int
+
+
+class RetrainStatus(BaseModel):
+    state: str = Field(..., description="idle, running, succeeded or failed")
+    started_at: Optional[str]
+    finished_at: Optional[str]
+    error: Optional[str]
+
+
+class Health(BaseModel):
+    status: str
+    database: bool
+    models: Dict[str, Dict[str, Any]]
+    trained_at: Optional[str]
+    trained_on_events: Optional[int]
+    events_now: Optional[int]
+    catalog_hash: str
+    products: int
+    retrain: RetrainStatus
