@@ -45,8 +45,8 @@ train: $(INSTALLED)  ## retrain everything from scratch
 	rm -f $(RASA_MODEL)
 	$(MAKE) --no-print-directory -j 2 $(RASA_MODEL) recsys-model RECSYS_TRAIN_FLAGS=
 
-run: models  ## start the Rasa server (:5005, REST + socket.io + HTTP API) and the action server (:5055)
-	$(VENV)/bin/honcho --procfile Procfile start
+run: models  ## start the action server (:5055), Rasa (:5005, REST + socket.io + HTTP API with a token) and the shop API (:8000)
+	$(PY) -m daogou_server run
 
 shell: models  ## chat in the terminal (starts the action server in the background)
 	@mkdir -p var; $(PY) -m actions.serve --port 5055 > var/actions.log 2>&1 & \

@@ -40,6 +40,14 @@ def stocked_categories(recommender: Recommender) -> List[str]:
     return sorted(set(catalog.categories), key=list(catalog.aliases.categories).index)
 
 
+def browsed_category(recommender: Recommender, user_id: Optional[str]) -> Optional[str]:
+    """The category of the product the shopper touched last (viewed, carted, bought), if any."""
+    sequence = recommender.sequence(user_id)
+    if not len(sequence):
+        return None
+    return recommender.catalog.products[int(sequence[-1])].category
+
+
 class ValidateRecommendationForm(FormValidationAction):
     """Fills the form's slots from what each message states (one reading: :func:`stated_in`)."""
 
@@ -71,6 +79,12 @@ class ValidateRecommendationForm(FormValidationAction):
         if tracker.get_slot("category") is None:
             if stated.unknown_category is not None:
                 dispatcher.utter_message(text=t(language, "form.unknown_category", what=stated.unknown_category))
+                return {"category": None}
+            browsed = browsed_category(recommender, tracker.sender_id)
+            if browsed is not None and stated.need is None:
+                # "What would you recommend for me?" from a shopper who has been looking at headphones
+                # (on the shop's pages or here): a salesperson starts from what they were looking at.
+                return {"category": browsed, "shopping_need": "unspecified"}
             # An on-topic answer without a category: ask again rather than leave the form.
             return {"category": None}
         return {}

@@ -2,7 +2,7 @@
 
 A :class:`Target` is everything the runner needs: the servers to start (in order), where they listen, the
 model file, and the traffic (parse texts, single-shopper turns, the concurrent mix). ``daogou`` starts the
-servers the way ``make run`` (the Procfile) does, with a temporary conversation store and event database so
+servers the way ``make run`` does (:mod:`daogou_server.stack`), with a temporary conversation store and event database so
 a run changes nothing in the checkout; ``rasa-init`` is the bare ``rasa init`` bot (its own tiny DIET + TED
 model, no custom actions), the yardstick issue 17 sets Daogou's throughput against. A production profile
 or another channel (issue 21) is another builder here.
@@ -12,6 +12,7 @@ from __future__ import annotations
 import importlib.metadata
 import logging
 import os
+import secrets
 import shutil
 import subprocess
 import sys
@@ -23,14 +24,12 @@ from typing import Dict, List, Sequence, Tuple
 
 from benchmarks.load_servers import LOOPBACK, ServerSpec, free_port
 from benchmarks.load_traffic import Conversation, Endpoints, Step, TrafficMix
+from daogou_server.stack import QUIET_ENV, StackConfig
+from daogou_server.stack import servers as stack_servers
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
 logger = logging.getLogger(__name__)
-
-# Nothing leaves the machine: Rasa would otherwise try to send telemetry.
-QUIET_ENV = {"PYTHONUNBUFFERED": "1", "RASA_TELEMETRY_ENABLED": "false"}
-
 
 @dataclass(frozen=True)
 class Target:
@@ -52,10 +51,11 @@ class TargetError(RuntimeError):
 
 
 def _rasa_server(port: int, model: Path, credentials: Path, endpoints: Path, cwd: Path, env: Dict[str, str]) -> ServerSpec:
+    """The yardstick bot's server: as Daogou's (:func:`daogou_server.stack.servers`) but with its own files."""
     return ServerSpec(
-        "rasa", [str(BIN / "rasa"), "run", "--enable-api", "--cors", "*", "--interface", LOOPBACK, "--port", str(port),
+        "rasa", [str(BIN / "rasa"), "run", "--enable-api", "--interface", LOOPBACK, "--port", str(port),
                  "--model", str(model), "--credentials", str(credentials), "--endpoints", str(endpoints)],
-        cwd, f"http://{LOOPBACK}:{port}/status", {**QUIET_ENV, **env}, fatal_markers=("Could not load model",),
+        cwd, f"http://{LOOPBACK}:{port}/", {**QUIET_ENV, **env}, fatal_markers=("Could not load model",),
     )
 
 
@@ -94,28 +94,20 @@ DAOGOU_PARSE_TEXTS = (
 
 
 def daogou(workdir: Path, model: Path, recsys_models: Path) -> Target:
-    """Daogou as ``make run`` starts it: the action server, then the Rasa server with the given model."""
+    """Daogou as ``make run`` starts it (:mod:`daogou_server.stack`): the action server, then the Rasa server
+    with the given model; the shop API is left out, the chat is what this benchmark measures."""
     if not model.is_file():
         raise TargetError(f"no Rasa model at {model}: train one (`make models`) or pass --model")
     if not (recsys_models / "metadata.json").is_file():
         raise TargetError(f"no trained recommender in {recsys_models}: the action server would train one into it "
                           "while being measured; train it first (`make models`) or pass --recsys-models")
-    action_port, rasa_port = free_port(), free_port()
-    endpoints = workdir / "daogou-endpoints.yml"
-    endpoints.write_text(
-        f'action_endpoint:\n  url: "http://{LOOPBACK}:{action_port}/webhook"\n'
-        "tracker_store:\n  type: daogou_server.tracker_store.ForgettingSQLTrackerStore\n"
-        f"  dialect: sqlite\n  db: {workdir / 'daogou-conversations.db'}\n"
-    )
-    # This checkout's packages, whatever is installed; the shopper events the run writes go to a scratch database.
-    env = {"PYTHONPATH": os.pathsep.join(filter(None, [str(PROJECT_ROOT), os.environ.get("PYTHONPATH")])),
-           "DAOGOU_VAR_DIR": str(workdir / "daogou-var"), "DAOGOU_MODEL_DIR": str(recsys_models)}
-    actions = ServerSpec("actions", [sys.executable, "-m", "actions.serve", "--port", str(action_port)],
-                         PROJECT_ROOT, f"http://{LOOPBACK}:{action_port}/health", {**QUIET_ENV, **env})
-    rasa = _rasa_server(rasa_port, model, PROJECT_ROOT / "credentials.yml", endpoints, PROJECT_ROOT, env)
+    # The shopper events and conversations the run writes go to a scratch folder.
+    config = StackConfig(rasa_model=model, var_dir=workdir / "daogou-var", rasa_token=secrets.token_urlsafe(16),
+                         api_token=secrets.token_urlsafe(16), rasa_port=free_port(), action_port=free_port(),
+                         recsys_model_dir=recsys_models, with_shop_api=False)
     return Target(
-        "daogou", "Daogou (Rasa server + action server, as `make run`)", model, (actions, rasa),
-        Endpoints({"rasa": f"http://{LOOPBACK}:{rasa_port}"}), "rasa", DAOGOU_PARSE_TEXTS,
+        "daogou", "Daogou (Rasa server + action server, as `make run`)", model, tuple(stack_servers(config)),
+        Endpoints({"rasa": config.rasa_url}, config.rasa_token), "rasa", DAOGOU_PARSE_TEXTS,
         tuple(Step(recommendation_request(language, *_SHOPPING[0])) for language in ("en", "zh")), daogou_mix(),
     )
 

@@ -68,6 +68,8 @@ class Endpoints:
     """Where a target listens: ``urls[service]`` is a base URL (``"rasa"`` now; a shop API later)."""
 
     urls: Mapping[str, str]
+    #: Rasa's HTTP API token (``/model/parse`` needs it when the server was started with one).
+    rasa_token: Optional[str] = None
 
     def __getitem__(self, service: str) -> str:
         return self.urls[service]
@@ -117,7 +119,8 @@ async def rest_turn(session: aiohttp.ClientSession, endpoints: Endpoints, sender
 async def parse(session: aiohttp.ClientSession, endpoints: Endpoints, sender: str, step: Step,
                 timeout_s: float) -> Outcome:
     """``/model/parse`` (NLU only, no dialogue, no tracker): good when an intent comes back."""
-    return await _timed_post(session, f"{endpoints['rasa']}/model/parse", {"text": step.text}, timeout_s,
+    token = f"?token={endpoints.rasa_token}" if endpoints.rasa_token else ""
+    return await _timed_post(session, f"{endpoints['rasa']}/model/parse{token}", {"text": step.text}, timeout_s,
                              _parse_problem)
 
 

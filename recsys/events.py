@@ -98,6 +98,18 @@ def disliked_items(events: pd.DataFrame, item_position: Mapping[str, int]) -> Di
     return disliked
 
 
+def purchased_items(events: pd.DataFrame, item_position: Mapping[str, int]) -> Dict[str, Tuple[int, ...]]:
+    """Per shopper, the catalog positions of what they bought, oldest first (repeats collapsed): a bought
+    product is not pushed again, and what fits it is (:meth:`recsys.Recommender.recommend`)."""
+    bought = events[events["event_type"].to_numpy() == "purchase"]
+    result: Dict[str, Tuple[int, ...]] = {}
+    for user_id, items in bought.groupby("user_id", sort=False)["item_id"]:
+        positions = [item_position[i] for i in dict.fromkeys(items) if i in item_position]
+        if positions:
+            result[str(user_id)] = tuple(positions)
+    return result
+
+
 def rating_weight(value: float) -> float:
     """Ratings of 4-5 count as a liked item, 3 as a faint signal, below as none."""
     return {5: 5.0, 4: 4.0, 3: 1.0}.get(int(round(value)), 0.0)

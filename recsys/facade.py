@@ -27,6 +27,7 @@ from recsys.hybrid import HybridRanker
 from recsys.ingest import EventInput, EventOutcome, EventRejected, check_event, new_event_id, shopper_key
 from recsys.models import MODEL_CLASSES, ArtifactError, RecommenderModel
 from recsys.products import ProductFinder
+from recsys.purchases import accessory_for_purchases, with_accessory
 from recsys.queries import MAX_RESULTS, QueryError, Recommendation, RecommendationQuery, StoredEvent
 from recsys.reasons import Reason
 from recsys.settings import Settings
@@ -305,6 +306,10 @@ class Recommender:
         recommendations = [Recommendation(self.catalog.products[r.item], r.score, explainer.reason(r)) for r in ranked]
         if feature is not None:
             recommendations = prefer_feature(recommendations, feature)
+        if shopper.purchased and query.category in (None, "accessory"):
+            seen = set(shopper.history.indices.tolist()) if query.exclude_seen else set()
+            accessory = accessory_for_purchases(self.catalog, shopper.purchased, allowed, seen)
+            recommendations = with_accessory(recommendations, accessory, query.k)
         return recommendations[:query.k]
 
     def similar(self, product_id: str, k: int = 5, same_category: bool = True, max_price: Optional[float] = None,

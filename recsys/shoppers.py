@@ -18,7 +18,7 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Dict, FrozenSet, Mapping, Optional, Sequence
+from typing import Dict, FrozenSet, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import pandas as pd
@@ -26,7 +26,7 @@ import scipy.sparse as sp
 
 from recsys.artifacts import TrainedShopper
 from recsys.catalog import Catalog
-from recsys.events import Interactions, data_hash, disliked_items
+from recsys.events import Interactions, data_hash, disliked_items, purchased_items
 from recsys.store import Fingerprint, Store
 
 logger = logging.getLogger(__name__)
@@ -48,6 +48,8 @@ class Shopper:
     sequence: np.ndarray
     #: Catalog positions whose latest rating from this shopper is a dislike: never recommended to them.
     disliked: FrozenSet[int]
+    #: Catalog positions of what the shopper bought, oldest first.
+    purchased: Tuple[int, ...] = ()
 
 
 def empty_shopper(user_id: Optional[str], n_items: int, fingerprint: Fingerprint = Fingerprint()) -> Shopper:
@@ -61,6 +63,7 @@ class Snapshot:
     fingerprints: Dict[str, Fingerprint]
     interactions: Interactions
     disliked: Dict[str, FrozenSet[int]]
+    purchased: Dict[str, Tuple[int, ...]]
     #: :func:`recsys.events.data_hash` of the events read: tells whether models saw exactly these.
     events_hash: str
     n_events: int
@@ -73,7 +76,8 @@ class Snapshot:
         events = store.events_frame()
         interactions = Interactions.from_events(events, item_ids)
         disliked = {user: frozenset(items) for user, items in disliked_items(events, catalog.index).items()}
-        return cls(fingerprints, interactions, disliked, data_hash(events), len(events))
+        purchased = purchased_items(events, catalog.index)
+        return cls(fingerprints, interactions, disliked, purchased, data_hash(events), len(events))
 
 
 class ShopperBook:
@@ -159,7 +163,7 @@ class ShopperBook:
         interactions = self._snapshot.interactions
         row = self._snapshot_rows[user_id]
         return Shopper(user_id, fingerprint, interactions.matrix[row], interactions.sequences[row],
-                       self._snapshot.disliked.get(user_id, frozenset()))
+                       self._snapshot.disliked.get(user_id, frozenset()), self._snapshot.purchased.get(user_id, ()))
 
     def _from_events(self, user_id: str, fingerprint: Fingerprint, events: pd.DataFrame) -> Shopper:
         """The same aggregation training uses (:meth:`Interactions.from_events`), on one shopper's rows."""
@@ -167,7 +171,9 @@ class ShopperBook:
         if not interactions.user_ids:
             return empty_shopper(user_id, len(self._item_ids), fingerprint)
         disliked = disliked_items(events, self._catalog.index).get(user_id, set())
-        return Shopper(user_id, fingerprint, interactions.matrix[0], interactions.sequences[0], frozenset(disliked))
+        purchased = purchased_items(events, self._catalog.index).get(user_id, ())
+        return Shopper(user_id, fingerprint, interactions.matrix[0], interactions.sequences[0], frozenset(disliked),
+                       purchased)
 
     def forget(self, user_id: str) -> None:
         """Drop what this process keeps about the shopper (the database rows are already gone)."""

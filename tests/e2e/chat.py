@@ -15,6 +15,13 @@ def say(rasa_url: str, sender: str, message: str) -> List[dict]:
     return response.json()
 
 
+def parse(rasa_url: str, token: str, text: str) -> dict:
+    """Rasa's ``/model/parse``: part of its HTTP API, so it needs the token."""
+    response = requests.post(f"{rasa_url}/model/parse", params={"token": token}, json={"text": text}, timeout=30)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
 def stored_user_texts(workdir: Path, sender: str) -> List[str]:
     """What the conversation store holds of what the shopper typed."""
     with sqlite3.connect(workdir / "conversations.db") as connection:

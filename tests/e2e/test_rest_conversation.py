@@ -11,7 +11,7 @@ import statistics
 import pytest
 import requests
 
-from tests.e2e.chat import custom_of, products_in, say, stored_user_texts, texts_of
+from tests.e2e.chat import custom_of, parse, products_in, say, stored_user_texts, texts_of
 
 pytestmark = pytest.mark.e2e
 
@@ -35,8 +35,8 @@ def test_phone_under_3000(rasa_url, catalog, message, language_marker):
     assert all(p["name"] in text for p in products)
 
 
-def test_parse_reports_intent_and_entities(rasa_url):
-    parsed = requests.post(f"{rasa_url}/model/parse", json={"text": "推荐一款3000元以内的手机"}, timeout=30).json()
+def test_parse_reports_intent_and_entities(rasa_url, rasa_token):
+    parsed = parse(rasa_url, rasa_token, "推荐一款3000元以内的手机")
     assert parsed["intent"]["name"] == "request_recommendation"
     entities = {(e["entity"], e["value"]) for e in parsed["entities"]}
     assert ("category", "phone") in entities and ("language", "zh") in entities
@@ -221,13 +221,13 @@ CONTRACT_INTENTS = [
 
 
 @pytest.mark.parametrize("text, intent", CONTRACT_INTENTS)
-def test_contract_intents(rasa_url, text, intent):
-    parsed = requests.post(f"{rasa_url}/model/parse", json={"text": text}, timeout=30).json()
+def test_contract_intents(rasa_url, rasa_token, text, intent):
+    parsed = parse(rasa_url, rasa_token, text)
     assert parsed["intent"]["name"] == intent, parsed["intent"]
 
 
-def test_mixed_language_message_is_understood(rasa_url):
-    parsed = requests.post(f"{rasa_url}/model/parse", json={"text": "想要一个 noise cancelling 耳机"}, timeout=30).json()
+def test_mixed_language_message_is_understood(rasa_url, rasa_token):
+    parsed = parse(rasa_url, rasa_token, "想要一个 noise cancelling 耳机")
     assert parsed["intent"]["name"] == "request_recommendation"
     entities = {(e["entity"], e["value"]) for e in parsed["entities"]}
     assert ("category", "headphones") in entities and ("language", "zh") in entities
