@@ -31,9 +31,10 @@ def config_from_env(args: argparse.Namespace) -> StackConfig:
 
 
 def banner(config: StackConfig) -> str:
+    shop = PROJECT_ROOT / "shop_api" / "static" / "index.html"
     return "\n".join([
         "", "Daogou is running:",
-        f"  demo shop and chat   {config.api_url}/",
+        *([f"  demo shop and chat   {config.api_url}/"] if shop.is_file() else []),
         f"  shop API             {config.api_url}/v1   (docs {config.api_url}/docs)",
         f"  Rasa REST channel    {config.rasa_url}/webhooks/rest/webhook",
         f"  Rasa HTTP API        {config.rasa_url}   (?token=$DAOGOU_RASA_TOKEN)",
