@@ -105,8 +105,13 @@ async def reader(client: Client, stop: asyncio.Event, timeline: List[tuple], sta
 
 
 async def writer(client: Client, products: List[str], batch: int, stop: asyncio.Event, tally: Dict[str, int],
-                 sent_ids: List[str]) -> None:
+                 sent_ids: List[str], interval_s: float = 0.0) -> None:
+    """Posts until stopped: as fast as answers come, or one request per ``interval_s`` (a paced shop)."""
+    next_at = time.perf_counter()
     while not stop.is_set():
+        if interval_s:
+            next_at += interval_s
+            await asyncio.sleep(max(0.0, next_at - time.perf_counter()))
         events = [view(f"load-{random.randrange(5000)}", random.choice(products)) for _ in range(batch)]
         answer = await client.post_events(events)
         if answer is not None:
@@ -115,17 +120,21 @@ async def writer(client: Client, products: List[str], batch: int, stop: asyncio.
             sent_ids.extend(e["event_id"] for e, r in zip(events, answer["results"]) if r["status"] == "stored")
 
 
-async def ingestion(client: Client, products: List[str], batch: int, writers: int, seconds: float) -> dict:
+async def ingestion(client: Client, products: List[str], batch: int, writers: int, seconds: float,
+                    rate: Optional[float] = None) -> dict:
+    """Events/s and the recommendation latency meanwhile; ``rate`` (events/s) paces the writers, else they
+    post as fast as the API answers (its capacity)."""
     stop, tally, ids, timeline = asyncio.Event(), {"stored": 0, "duplicate": 0}, [], []
     started = time.perf_counter()
-    tasks = [asyncio.create_task(writer(client, products, batch, stop, tally, ids)) for _ in range(writers)]
+    interval = writers * batch / rate if rate else 0.0
+    tasks = [asyncio.create_task(writer(client, products, batch, stop, tally, ids, interval)) for _ in range(writers)]
     tasks.append(asyncio.create_task(reader(client, stop, timeline, started)))
     await asyncio.sleep(seconds)
     stop.set()
     await asyncio.gather(*tasks)
     elapsed = time.perf_counter() - started
     latencies = [ms for _, ms, ok in timeline if ok]
-    return {"batch": batch, "writers": writers, "seconds": round(elapsed, 1), "events": tally["stored"],
+    return {"batch": batch, "writers": writers, "paced_at": rate, "seconds": round(elapsed, 1), "events": tally["stored"],
             "events_per_s": round(tally["stored"] / elapsed, 1), "recommendations": len(latencies),
             "rec_p50_ms": round(percentile(latencies, 50), 1), "rec_p99_ms": round(percentile(latencies, 99), 1)}
 
@@ -193,10 +202,11 @@ async def run(args: argparse.Namespace, config: StackConfig, catalog: Catalog) -
         await client.recommend(k=5)  # warm
         results = {"freshness": await freshness(client, by_category, args.trials, rng)}
         print("freshness", results["freshness"], flush=True)
-        results["batched"] = await ingestion(client, products, 100, 4, args.seconds)
-        print("batched", results["batched"], flush=True)
-        results["single"] = await ingestion(client, products, 1, 8, args.seconds)
-        print("single", results["single"], flush=True)
+        phases = {"batched": (100, 4, None), "single": (1, 8, None),
+                  "batched_at_goal": (100, 2, 2000.0), "single_at_goal": (1, 4, 300.0)}
+        for name, (batch, writers, rate) in phases.items():
+            results[name] = await ingestion(client, products, batch, writers, args.seconds, rate)
+            print(name, results[name], flush=True)
         if not args.skip_retrain:
             results["retrain"] = await retrain_swap(client, products, config.var_dir / "daogou.db", args.retrain_limit)
             print("retrain", {k: v for k, v in results["retrain"].items() if k != "timeline"}, flush=True)
@@ -206,6 +216,7 @@ async def run(args: argparse.Namespace, config: StackConfig, catalog: Catalog) -
 
 def report(results: dict, machine: Machine, commit: str, when: datetime) -> str:
     f, b, s = results["freshness"], results["batched"], results["single"]
+    bg, sg = results["batched_at_goal"], results["single_at_goal"]
     lines = [f"# Real-time shop API benchmark, {when:%Y-%m-%d %H:%M} UTC", "",
              f"- Machine: {machine.cpu}, {machine.cores} cores, {machine.memory_gib:g} GiB; commit {commit}",
              "- Shop API: one uvicorn worker, SQLite database, models from `models/recsys`", "",
@@ -213,10 +224,14 @@ def report(results: dict, machine: Machine, commit: str, when: datetime) -> str:
              f"| event accepted -> changed recommendation (API), p50 | {f['p50_ms']} ms ({f['trials']} shoppers, "
              f"{f['unchanged']} unchanged) | <= 100 ms |",
              f"| same, max | {f['max_ms']} ms | <= 1 s |",
-             f"| ingestion, batches of 100 ({b['writers']} clients) | {b['events_per_s']:,.0f} events/s | >= 2,000 |",
-             f"| recommendations p99 meanwhile | {b['rec_p99_ms']} ms | <= 25 ms |",
-             f"| ingestion, one by one ({s['writers']} clients) | {s['events_per_s']:,.0f} events/s | >= 300 |",
-             f"| recommendations p99 meanwhile | {s['rec_p99_ms']} ms | <= 25 ms |"]
+             f"| ingestion capacity, batches of 100 ({b['writers']} clients flat out) | {b['events_per_s']:,.0f} events/s | >= 2,000 |",
+             f"| recommendations p50 / p99 meanwhile | {b['rec_p50_ms']} / {b['rec_p99_ms']} ms | p99 <= 25 ms |",
+             f"| ingestion capacity, one by one ({s['writers']} clients flat out) | {s['events_per_s']:,.0f} events/s | >= 300 |",
+             f"| recommendations p50 / p99 meanwhile | {s['rec_p50_ms']} / {s['rec_p99_ms']} ms | p99 <= 25 ms |",
+             f"| paced at 2,000 events/s in batches of 100: achieved | {bg['events_per_s']:,.0f} events/s | 2,000 |",
+             f"| recommendations p50 / p99 meanwhile | {bg['rec_p50_ms']} / {bg['rec_p99_ms']} ms | p99 <= 25 ms |",
+             f"| paced at 300 events/s one by one: achieved | {sg['events_per_s']:,.0f} events/s | 300 |",
+             f"| recommendations p50 / p99 meanwhile | {sg['rec_p50_ms']} / {sg['rec_p99_ms']} ms | p99 <= 25 ms |"]
     if "retrain" in results:
         r = results["retrain"]
         lines += [f"| retrain swap: failed requests | {r['failed_requests']} of {r['requests']} | 0 |",

@@ -36,6 +36,8 @@ class StackConfig:
     #: The recommender's trained artefacts (default: ``models/recsys``).
     recsys_model_dir: Optional[Path] = None
     with_shop_api: bool = True
+    #: Shop API processes (uvicorn workers); each holds its own recommender on the shared database.
+    api_workers: int = 1
     env: Mapping[str, str] = field(default_factory=dict)
 
     @property
@@ -91,6 +93,6 @@ def servers(config: StackConfig) -> List[ServerSpec]:
     ]
     if config.with_shop_api:
         specs.append(ServerSpec("shop-api", [sys.executable, "-m", "shop_api", "--host", config.host,
-                                             "--port", str(config.api_port)],
+                                             "--port", str(config.api_port), "--workers", str(config.api_workers)],
                                 PROJECT_ROOT, f"{config.api_url}/v1/health", env))
     return specs

@@ -233,17 +233,19 @@ class Recommender:
         """
         if not user_id:
             raise QueryError("an event needs a shopper id")
+        # The chat's next turn is about this shopper: the writer pays for the rebuild (``rebuild``).
         outcome, = self.record_events([EventInput(type=event_type, product_id=product_id, user_id=user_id,
-                                                  session_id=session_id, value=value, event_id=new_event_id())])
+                                                  session_id=session_id, value=value, event_id=new_event_id())],
+                                      rebuild=True)
         if outcome.status == "rejected":
             raise QueryError(outcome.error)
 
-    def record_events(self, events: Sequence[EventInput]) -> List[EventOutcome]:
+    def record_events(self, events: Sequence[EventInput], rebuild: bool = False) -> List[EventOutcome]:
         """Check and store a batch in one transaction; one :class:`EventOutcome` per event, in order.
 
         A rejected event stores nothing and names its field; the valid ones are stored, each
         ``event_id`` once. An event with both a user and a session id moves the session's earlier
-        events to the user. Every shopper touched is rebuilt here, so the writer pays for it.
+        events to the user.
         """
         outcomes: List[Optional[EventOutcome]] = [None] * len(events)
         rows, positions, merges = [], [], {}
@@ -260,8 +262,11 @@ class Recommender:
         stored = self.store.insert_events(rows, list(merges.items())) if rows else []
         for position, row, is_new in zip(positions, rows, stored):
             outcomes[position] = EventOutcome("stored" if is_new else "duplicate", row["event_id"])
-        for user_id in {row["user_id"] for row in rows} | set(merges):
-            self.shoppers.refresh(user_id)
+        if rebuild:
+            for user_id in {row["user_id"] for row in rows} | set(merges.values()):
+                self.shoppers.refresh(user_id)
+        # Otherwise each shopper is rebuilt by the next request about them, in whichever process, when it
+        # reads a changed fingerprint: an ingestion endpoint must not pay for recommendations nobody asked.
         return outcomes
 
     # -- queries -----------------------------------------------------------
