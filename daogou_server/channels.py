@@ -1,0 +1,85 @@
+"""Rasa's socket.io channel, able to carry Daogou's product and comparison payloads.
+
+Rasa 3.6's ``SocketIOOutput.send_custom_json`` calls ``sio.emit(event, **payload)``: a payload such as
+``{"type": "products", ...}`` becomes keyword arguments python-socketio 5 does not take, and the message
+is lost with a ``TypeError`` (RasaHQ/rasa #8445, still open). Here a custom payload travels as one
+message, ``{"custom": {...}}``: the same shape the REST channel answers with, so a client reads both
+alike. Text, buttons and images are sent as Rasa sends them.
+
+The incoming handlers are Rasa's, re-registered: the message handler answers through this output channel
+(Rasa's builds its own inside the blueprint) and drops metadata that is not valid JSON instead of raising
+in the server; the session handler awaits ``enter_room``, a coroutine since python-socketio 5.10 (Rasa
+calls it without ``await``, so with the python-socketio the lock file pins no answer ever reached a
+persistent session's room).
+"""
+from __future__ import annotations
+
+import inspect
+import json
+import logging
+import uuid
+from typing import Any, Awaitable, Callable, Dict, Optional, Text
+
+from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
+from sanic import Blueprint
+
+logger = logging.getLogger(__name__)
+
+#: A message longer than this is cut (a shopper types far less; the REST channel's NLU sees the same cap).
+MAX_MESSAGE_CHARS = 5000
+
+
+class DaogouSocketIOOutput(SocketIOOutput):
+    async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
+        await self._send_message(recipient_id, {"custom": json_message})
+
+
+def _metadata(raw: Any) -> Dict[Text, Any]:
+    """The page context a widget sends (current product, cart, locale): an object, or nothing."""
+    if isinstance(raw, str):
+        try:
+            raw = json.loads(raw)
+        except ValueError:
+            return {}
+    return raw if isinstance(raw, dict) else {}
+
+
+class DaogouSocketIOInput(SocketIOInput):
+    """``credentials.yml``: ``daogou_server.channels.DaogouSocketIOInput`` with Rasa's socket.io options."""
+
+    def get_output_channel(self) -> Optional[SocketIOOutput]:
+        return DaogouSocketIOOutput(self.sio, self.bot_message_evt) if self.sio is not None else None
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        blueprint = super().blueprint(on_new_message)
+        sio = self.sio
+
+        @sio.on("session_request", namespace=self.namespace)
+        async def session_request(sid: Text, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
+            session_id = data.get("session_id")
+            if not isinstance(session_id, str) or not session_id:
+                session_id = uuid.uuid4().hex
+            if self.session_persistence:
+                entered = sio.enter_room(sid, session_id, namespace=self.namespace)
+                if inspect.isawaitable(entered):
+                    await entered
+            await sio.emit("session_confirm", session_id, room=sid, namespace=self.namespace)
+
+        @sio.on(self.user_message_evt, namespace=self.namespace)
+        async def handle_message(sid: Text, data: Any) -> None:
+            data = data if isinstance(data, dict) else {}
+            if self.session_persistence:
+                sender_id = data.get("session_id")
+                if not isinstance(sender_id, str) or not sender_id:
+                    logger.warning("a socket.io message without a session_id was ignored")
+                    return
+            else:
+                sender_id = sid
+            text = data.get("message", "")
+            text = text[:MAX_MESSAGE_CHARS] if isinstance(text, str) else ""
+            await on_new_message(UserMessage(text, DaogouSocketIOOutput(sio, self.bot_message_evt), sender_id,
+                                             input_channel=self.name(), metadata=_metadata(data.get(self.metadata_key))))
+
+        return blueprint
