@@ -6,6 +6,8 @@ everywhere. This package never imports Rasa.
 """
 from recsys.catalog import Catalog, CatalogError, Product
 from recsys.facade import Recommender
+from recsys.health import Health
+from recsys.retraining import RetrainStatus
 from recsys.queries import QueryError, Recommendation, RecommendationQuery, StoredEvent
 from recsys.reasons import Reason
 from recsys.settings import Settings
@@ -19,9 +21,11 @@ __all__ = [
     "Comparison",
     "Feature",
     "FeatureAnswer",
+    "Health",
     "Product",
     "QueryError",
     "Reason",
+    "RetrainStatus",
     "Recommendation",
     "RecommendationQuery",
     "Recommender",

@@ -91,6 +91,18 @@ def disliked_items(events: pd.DataFrame, item_position: Mapping[str, int]) -> Di
     return disliked
 
 
+def purchased_items(events: pd.DataFrame, item_position: Mapping[str, int]) -> Dict[str, Set[int]]:
+    """Per shopper, the catalog positions of products they bought: never pushed to them again,
+    their compatible accessories raised instead."""
+    bought = (events["event_type"] == "purchase").to_numpy()
+    purchased: Dict[str, Set[int]] = {}
+    for user_id, item_id in zip(events["user_id"].to_numpy()[bought], events["item_id"].to_numpy()[bought]):
+        position = item_position.get(item_id)
+        if position is not None:
+            purchased.setdefault(str(user_id), set()).add(position)
+    return purchased
+
+
 def rating_weight(value: float) -> float:
     """Ratings of 4-5 count as a liked item, 3 as a faint signal, below as none."""
     return {5: 5.0, 4: 4.0, 3: 1.0}.get(int(round(value)), 0.0)
