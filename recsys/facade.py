@@ -52,7 +52,7 @@ FEATURE_POOL = 4
 #: equally: the learned weights answer another question (what a shopper picks next) and give content
 #: no say once histories exist, yet similarity must work for a product nobody has touched.
 SIMILARITY_WEIGHTS = {"content": 1.0, "item_knn": 1.0}
-#: How far (in z units of the blend) an accessory of something the shopper bought is raised:
+#: How far (in z units of every weighted model at once) an accessory of something the shopper bought is raised:
 #: enough to lead a list that may hold accessories, never past a hard constraint.
 ACCESSORY_BOOST = 3.0
 

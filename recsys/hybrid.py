@@ -112,8 +112,9 @@ class HybridRanker:
         The catalog may have grown since a model was trained (products added while
         the shop runs): such a model sees only the history and sequence it knows and
         gives the products it does not know its mean (z = 0), so they are ranked by
-        the models that do know them (content, popularity). ``boost`` (z units, per
-        catalog item) is added to the blend; it shows as the ``boost`` contribution.
+        the models that do know them (content, popularity). ``boost`` (per catalog item, in z units
+        of every weighted model at once, so it means the same whatever the weights sum to) is added
+        to the blend; it shows as the ``boost`` contribution.
         """
         candidates = allowed.copy()
         if exclude_seen:
@@ -130,7 +131,7 @@ class HybridRanker:
             return []
         if boost is not None and np.any(boost[pool]):
             components["boost"] = boost[pool].astype(np.float64)
-            weights = {**weights, "boost": 1.0}
+            weights = {**weights, "boost": float(sum(weights.values()))}  # z units of every model at once
         blended = sum(weights[name] * z for name, z in components.items())
         # Enough candidates that the brand cap can still fill k slots.
         depth = min(pool.size, k * 10)
