@@ -10,27 +10,22 @@ from __future__ import annotations
 
 import logging
 import threading
-import time
 from dataclasses import replace
-from datetime import datetime, timezone
-from pathlib import Path
 from typing import Dict, List, Mapping, Optional, Tuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.artifacts import (ArtifactMetadata, TrainedShopper, artifact_stamp, current_directory, ids_hash,
-                              read_trained_shoppers, unpublish_sets, write_trained_shoppers)
+from recsys.artifacts import artifact_stamp, unpublish_sets
 from recsys.catalog import CATEGORIES, Catalog, Product
-from recsys.ensemble import EnsembleModel
 from recsys.events import EVENT_WEIGHTS
 from recsys.explain import Explainer
-from recsys.features import item_feature_matrix
 from recsys.health import Health, health_of
 from recsys.hybrid import HybridRanker
 from recsys.live_catalog import CatalogView, LiveCatalog
 from recsys.market import MarketCounters
-from recsys.models import MODEL_CLASSES, ArtifactError, RecommenderModel
+from recsys.model_sets import fit_and_save, read_model_set
+from recsys.models import ArtifactError, RecommenderModel
 from recsys.products import ProductFinder
 from recsys.queries import MAX_RESULTS, QueryError, Recommendation, RecommendationQuery, StoredEvent
 from recsys.reasons import Reason
@@ -142,38 +137,10 @@ class Recommender:
     def _load(cls, settings: Settings, catalog: Catalog, store: Store) -> "Recommender":
         live = LiveCatalog(catalog, store).view.catalog  # the models may know products added since
         shoppers = ShopperBook(store, live)
-        serving = cls._read_models(settings, live, shoppers)
+        serving = read_model_set(settings, live, shoppers)
         recommender = cls(catalog, store, serving, settings, shoppers)
         recommender._start_scheduler()
         return recommender
-
-    @staticmethod
-    def _read_models(settings: Settings, catalog: Catalog, shoppers: ShopperBook) -> ServingModels:
-        """The artefact set serving now, whole, checked against the catalog; :class:`ArtifactError` if any is off.
-
-        The set's directory is resolved once (``CURRENT``, else the model directory itself), so a set
-        published while this reads cannot mix into it. The models must have been trained on this
-        catalog's first products (products added since are served by :mod:`recsys.serving`).
-        """
-        stamp = artifact_stamp(settings.model_dir)
-        directory = Path(stamp[0]) if stamp else current_directory(settings.model_dir)
-        metadata = ArtifactMetadata.read(directory)
-        if metadata.n_items > len(catalog):
-            raise ArtifactError(f"models in {directory} know {metadata.n_items} products, the catalog has {len(catalog)}")
-        metadata.check_catalog(ids_hash(catalog.ids[:metadata.n_items]), directory)
-        if set(metadata.models) != set(settings.models):
-            raise ArtifactError(f"models in {directory} are {sorted(metadata.models)}, settings ask for {sorted(settings.models)}")
-        models = {name: MODEL_CLASSES[name].load(directory) for name in settings.models}
-        for model in models.values():
-            if model.n_items != metadata.n_items:
-                raise ArtifactError(f"{model.name} model has {model.n_items} items, its metadata says {metadata.n_items}")
-        try:
-            ranker = HybridRanker(models, metadata.weights)
-        except ValueError as exc:
-            raise ArtifactError(f"models in {directory}: {exc}") from exc
-        trained = shoppers.use_trained(read_trained_shoppers(directory), metadata.events_hash)
-        return ServingModels(ranker, trained, metadata, directory, stamp,
-                             datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     def models_changed(self) -> bool:
         """Whether a finished set of artefacts other than the one serving is published.
@@ -204,7 +171,7 @@ class Recommender:
         """
         stamp = artifact_stamp(self.settings.model_dir)
         try:
-            serving = self._read_models(self.settings, self.live_catalog.sync().catalog, self.shoppers)
+            serving = read_model_set(self.settings, self.live_catalog.sync().catalog, self.shoppers)
         except ArtifactError as exc:
             logger.error("kept the current models; the new artefacts were refused: %s", exc)
             self.shoppers.use_trained(list(self._serving.trained.values()), self._serving.metadata.events_hash)
@@ -228,55 +195,12 @@ class Recommender:
         store = store or cls._open_store(settings, catalog, seed)
         live = LiveCatalog(catalog, store).view.catalog
         snapshot = Snapshot.read(store, live, live.ids)
-        serving = cls.fit_and_save(settings, live, snapshot, settings.model_dir)
+        serving = fit_and_save(settings, live, snapshot, settings.model_dir)
         unpublish_sets(settings.model_dir)
         serving = replace(serving, stamp=artifact_stamp(settings.model_dir))
         shoppers = ShopperBook(store, live, snapshot)
         shoppers.use_trained(list(serving.trained.values()), snapshot.events_hash)
         return cls(catalog, store, serving, settings, shoppers)
-
-    @staticmethod
-    def fit_and_save(settings: Settings, catalog: Catalog, snapshot: Snapshot, directory: Path) -> ServingModels:
-        """Fit every model on ``snapshot``, learn the blend weights on held-out last items, refit on
-        everything, and write the set into ``directory`` (``metadata.json`` last)."""
-        interactions = snapshot.interactions.with_item_features(item_feature_matrix(catalog))
-        started = time.perf_counter()
-        # The same fitting the offline benchmarks measure: members fitted on all but each shopper's last
-        # product, weights learned on those, members refitted on everything.
-        ensemble = EnsembleModel(members="+".join(settings.models), validation_users=settings.validation_shoppers,
-                                 objective="full", refit=True, random_state=settings.seed).fit(interactions)
-        total_seconds = time.perf_counter() - started
-        models, weights = dict(ensemble.ranker.models), ensemble.weights
-        directory = Path(directory)
-        directory.mkdir(parents=True, exist_ok=True)
-        (directory / "metadata.json").unlink(missing_ok=True)
-        for model in models.values():
-            model.save(directory)
-        # Each shopper's events as the snapshot's fingerprint read them (a shopper whose rows landed
-        # after it has none, so is folded in): their factors serve only while these stay the same.
-        trained = []
-        for row, user in enumerate(interactions.user_ids):
-            fingerprint = snapshot.fingerprints.get(user)
-            trained.append(TrainedShopper(user, row, fingerprint.count if fingerprint else -1,
-                                          fingerprint.last_id if fingerprint else None))
-        write_trained_shoppers(directory, trained)
-        metadata = ArtifactMetadata(
-            catalog_hash=ids_hash(catalog.ids),
-            events_hash=snapshot.events_hash,
-            n_events=snapshot.n_events,
-            n_users=len(interactions.user_ids),
-            n_items=len(catalog),
-            models={name: model.params() for name, model in models.items()},
-            weights=weights,
-            validation={"ndcg@10": round(ensemble.validation_score, 4), "max_shoppers": settings.validation_shoppers, "objective": "full"},
-            metrics={"train_seconds": round(total_seconds, 3),
-                     **{f"fit_seconds.{k}": v for k, v in ensemble.fit_seconds.items()}},
-        )
-        metadata.write(directory)
-        logger.info("trained %s on %d events from %d shoppers over %d products in %.1fs; weights %s",
-                    ", ".join(models), snapshot.n_events, len(interactions.user_ids), len(catalog), total_seconds, weights)
-        return ServingModels(HybridRanker(models, weights), {t.user_id: t for t in trained}, metadata, directory,
-                             artifact_stamp(directory), datetime.now(timezone.utc).isoformat(timespec="seconds"))
 
     # -- events --------------------------------------------------------------
     def record_event(self, user_id: str, product_id: str, event_type: str, value: Optional[float] = None,

@@ -18,7 +18,7 @@ import json
 import threading
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Dict, FrozenSet, List, Mapping, Optional, Tuple
+from typing import Dict, FrozenSet, List, Mapping, Optional
 
 import numpy as np
 from sqlalchemy import Column, DateTime, Integer, String, Table, Text, func, insert, select, update

@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Mapping, Optional
+from typing import Callable, Mapping
 
 import numpy as np
 import pandas as pd

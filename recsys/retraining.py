@@ -34,6 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from recsys.artifacts import new_set_directory, publish_set
 from recsys.catalog import Catalog
 from recsys.live_catalog import LiveCatalog
+from recsys.model_sets import fit_and_save
 from recsys.settings import Settings
 from recsys.shoppers import Snapshot
 from recsys.store import Store, metadata
@@ -149,8 +150,6 @@ def run_retrain(settings: Settings, store: Optional[Store] = None, claimed: bool
     Any failure leaves the published set as it was, the status ``failed`` with the reason,
     and the reason in the log.
     """
-    from recsys.facade import Recommender  # the facade imports this module
-
     store = store or Store(settings.database_url)
     if not claimed and not claim(store):
         raise RuntimeError("a retrain is already running")
@@ -162,7 +161,7 @@ def run_retrain(settings: Settings, store: Optional[Store] = None, claimed: bool
             connection.execute(update(status_table).where(status_table.c.name == LAST).values(n_events=snapshot.n_events))
         logger.info("retrain: snapshot of %d events, %d products", snapshot.n_events, len(catalog))
         directory = new_set_directory(settings.model_dir)
-        Recommender.fit_and_save(settings, catalog, snapshot, directory)
+        fit_and_save(settings, catalog, snapshot, directory)
         publish_set(settings.model_dir, directory)
     except Exception as exc:  # the reason goes to the status and the log; serving keeps the old set
         logger.exception("retrain failed; the previous models keep serving")

@@ -68,14 +68,15 @@ class LiveModels:
         self._ranker: Optional[HybridRanker] = None
         self._content_key: Optional[tuple] = None
         self._content: Optional[RecommenderModel] = None
-        self._tokens: Optional[Tuple[int, List[frozenset]]] = None
+        self._tokens: Optional[Tuple[RecommenderModel, List[frozenset]]] = None
 
     def ranker(self, serving: ServingModels, view: CatalogView, market_version: int,
                market_scores: "callable") -> HybridRanker:
         """The ranker for this catalog view and market version (``market_scores(catalog)`` -> array)."""
-        key = (id(serving), view.seq, market_version)
+        # Keys hold the set itself, not its id(): an id may be reused once an old set is freed.
+        key = (view.seq, market_version)
         with self._lock:
-            if self._key == key and self._ranker is not None:
+            if self._key is not None and self._key[0] is serving and self._key[1] == key and self._ranker is not None:
                 return self._ranker
         models: Dict[str, RecommenderModel] = dict(serving.models)
         if "content" in models:
@@ -84,7 +85,7 @@ class LiveModels:
             models["popularity"] = _with_market(models["popularity"], view.catalog, market_scores(view.catalog))
         ranker = HybridRanker(models, serving.ranker.weights)
         with self._lock:
-            self._key, self._ranker = key, ranker
+            self._key, self._ranker = (serving, key), ranker
         return ranker
 
     def _content_for(self, serving: ServingModels, view: CatalogView) -> RecommenderModel:
@@ -92,15 +93,14 @@ class LiveModels:
         n = len(view.catalog)
         if n <= base.n_items:
             return base
-        key = (id(serving), view.seq)
-        if self._content_key == key and self._content is not None:
+        if self._content_key is not None and self._content_key[0] is serving and self._content_key[1] == view.seq:
             return self._content
         new = [self._project(base, view.catalog, position) for position in range(base.n_items, n)]
         extended = copy.copy(base)
         extended.embeddings = np.vstack([base.embeddings, np.asarray(new, dtype=np.float32)])
         extended.n_items = n
         extended._moments = None  # catalog-wide moments are over the new rows too
-        self._content_key, self._content = key, extended
+        self._content_key, self._content = (serving, view.seq), extended
         return extended
 
     def _project(self, base: RecommenderModel, catalog: Catalog, position: int) -> np.ndarray:
@@ -111,15 +111,16 @@ class LiveModels:
         that space, so their mean places it there without refitting anything.
         """
         n = base.n_items
-        if self._tokens is None or self._tokens[0] != id(base):
-            self._tokens = (id(base), [product_tokens(p) for p in catalog.products[:n]])
+        if self._tokens is None or self._tokens[0] is not base:
+            self._tokens = (base, [product_tokens(p) for p in catalog.products[:n]])
         known = self._tokens[1]
         tokens = product_tokens(catalog.products[position])
-        scores = np.array([len(tokens & other) / np.sqrt(max(1, len(tokens) * len(other))) for other in known])
-        same = catalog.category_codes[:n] == catalog.category_codes[position]
-        scores = np.where(same, scores + 1.0, scores)  # its own category first
-        top = np.argsort(-scores, kind="stable")[:PROJECTION_NEIGHBOURS]
-        vector = (scores[top, None] * base.embeddings[top]).sum(axis=0)
+        same = np.flatnonzero(catalog.category_codes[:n] == catalog.category_codes[position])
+        pool = same if same.size >= PROJECTION_NEIGHBOURS else np.arange(n)  # its own category first
+        scores = np.array([len(tokens & known[i]) / np.sqrt(max(1, len(tokens) * len(known[i]))) for i in pool])
+        order = np.argsort(-scores, kind="stable")[:PROJECTION_NEIGHBOURS]
+        top, weights = pool[order], scores[order] + 1e-3  # a product sharing nothing still lands among its kind
+        vector = (weights[:, None] * base.embeddings[top]).sum(axis=0)
         norm = np.linalg.norm(vector)
         return vector / norm if norm > 0 else vector
 

@@ -10,6 +10,7 @@ import pytest
 
 from recsys import RecommendationQuery, Recommender
 from recsys.artifacts import CURRENT_FILE, current_directory
+from recsys import retraining
 from recsys.retraining import claim, claim_scheduled_run, read_status, run_retrain
 from recsys.settings import parse_duration
 
@@ -34,14 +35,14 @@ def test_the_old_models_answer_during_a_retrain_and_the_new_set_swaps_into_both(
     for item in ("phone-apple-a", "laptop-apple-a"):
         first.record_event("late-shopper", item, "purchase")
     training, release = threading.Event(), threading.Event()
-    fit = Recommender.fit_and_save
+    fit = retraining.fit_and_save
 
     def slow_fit(*args, **kwargs):
         training.set()
         assert release.wait(60)
         return fit(*args, **kwargs)
 
-    monkeypatch.setattr(Recommender, "fit_and_save", staticmethod(slow_fit))
+    monkeypatch.setattr(retraining, "fit_and_save", slow_fit)
     worker = threading.Thread(target=run_retrain, args=(first.settings,))
     worker.start()
     try:
