@@ -72,16 +72,23 @@ def is_dislike(stars: float) -> bool:
     return stars <= DISLIKE_MAX_STARS
 
 
+#: The event type of an explicit "not this one" (the shop API's ``dislike``), where the log has it.
+DISLIKE = "dislike"
+
+
 def disliked_items(events: pd.DataFrame, item_position: Mapping[str, int]) -> Dict[str, Set[int]]:
     """Per shopper, the catalog positions of products whose latest rating is a dislike.
 
     Implicit-feedback models cannot learn "not this" from a low rating (its
     weight is 0), so the recommender filters these out for the shopper who gave it.
     """
-    is_rating = (events["event_type"] == "rating").to_numpy()
+    types = events["event_type"].to_numpy()
+    is_rating = (types == "rating") | (types == DISLIKE)
+    # An explicit "not this one" counts as the lowest rating; a later good rating takes it back.
+    stars_of = np.where(types == DISLIKE, 1.0, events["value"].to_numpy(dtype=np.float64))
     latest: Dict[Tuple[str, str], float] = {}
     for user_id, item_id, stars in zip(events["user_id"].to_numpy()[is_rating], events["item_id"].to_numpy()[is_rating],
-                                       events["value"].to_numpy(dtype=np.float64)[is_rating]):
+                                       stars_of[is_rating]):
         if item_id in item_position and stars == stars:
             latest[(user_id, item_id)] = stars  # events are in time order: the last one stays
     disliked: Dict[str, Set[int]] = {}

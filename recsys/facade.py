@@ -90,13 +90,18 @@ class Recommender:
     def models(self) -> Mapping[str, RecommenderModel]:
         return self._serving.models
 
+    def _view(self) -> CatalogView:
+        """The catalog with every change committed anywhere; shoppers are rebuilt over it when it grew."""
+        view = self.live_catalog.sync()
+        if self.shoppers.width != len(view.catalog):
+            self.shoppers.use_catalog(view.catalog)
+        return view
+
     def _current(self) -> Tuple[ServingModels, CatalogView, HybridRanker]:
         """What one request uses, taken once at its start: the artefact set (a newer one swapped in
         first), the catalog with every change committed anywhere, and the ranker fitted to both and to
         the market. A swap by another thread mid-request cannot mix sets: the request holds its own."""
-        view = self.live_catalog.sync()
-        if self.shoppers.width != len(view.catalog):
-            self.shoppers.use_catalog(view.catalog)
+        view = self._view()
         self.reload_if_changed()
         serving = self._serving
         version = self.market.refresh()
@@ -212,7 +217,7 @@ class Recommender:
         """
         if not user_id:
             raise QueryError("an event needs a shopper id")
-        if product_id not in self.live_catalog.sync().catalog:
+        if product_id not in self._view().catalog:
             raise QueryError(f"unknown product id {product_id!r}")
         if event_type not in EVENT_WEIGHTS:
             raise QueryError(f"unknown event type {event_type!r}; expected one of {', '.join(EVENT_WEIGHTS)}")
@@ -231,10 +236,12 @@ class Recommender:
 
     def history(self, user_id: Optional[str]) -> sp.csr_matrix:
         """The shopper's interaction row as the database says now (empty for a shopper we have never seen)."""
+        self._view()
         return self.shoppers.get(user_id).history
 
     def sequence(self, user_id: Optional[str]) -> np.ndarray:
         """The items the shopper touched, oldest first."""
+        self._view()
         return self.shoppers.get(user_id).sequence
 
     def recommend(self, query: RecommendationQuery) -> List[Recommendation]:

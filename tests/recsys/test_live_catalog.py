@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from recsys import QueryError, RecommendationQuery, Recommender
+from recsys.events import disliked_items
 from recsys.live_catalog import changes_table
 from recsys.market import MarketCounters
 from tests.conftest import make_product, settings_in, RICH_CATALOG
@@ -166,3 +167,23 @@ def test_events_older_than_the_window_are_history_not_market(small_recommender):
     small_recommender.store.record_event("late", "phone-xiaomi-b", "purchase", timestamp=old)
     market.refresh()
     assert market.counts() == {}
+
+
+def test_an_explicit_dislike_counts_as_the_lowest_rating_until_a_good_one():
+    t = pd.Timestamp("2026-11-01T00:00:00Z")
+    rows = [(t, "u", "s", "dislike", "a", None), (t, "u", "s", "dislike", "b", None),
+            (t + pd.Timedelta(minutes=1), "u", "s", "rating", "b", 5.0)]
+    frame = pd.DataFrame(rows, columns=["timestamp", "user_id", "session_id", "event_type", "item_id", "value"])
+    assert disliked_items(frame, {"a": 0, "b": 1}) == {"u": {0}}
+
+
+def test_health_says_what_serves_and_follows_catalog_changes(two_processes):
+    first, second = two_processes
+    before = second.health()
+    assert before.database_reachable and before.retrain.state == "idle" and before.catalog_change == 0
+    assert before.products == before.trained_on_products == len(first.catalog)
+    assert set(before.models) == set(first.settings.models) and before.trained_on_events == first.store.event_count()
+    first.upsert_product(new_phone())
+    after = second.health()
+    assert after.products == before.products + 1 and after.catalog_change == 1
+    assert after.catalog_hash != before.catalog_hash and after.trained_on_products == before.trained_on_products
