@@ -179,7 +179,6 @@ class Recommender:
             serving = read_model_set(self.settings, self.live_catalog.sync().catalog, self.shoppers)
         except ArtifactError as exc:
             logger.error("kept the current models; the new artefacts were refused: %s", exc)
-            self.shoppers.use_trained(list(self._serving.trained.values()), self._serving.metadata.events_hash)
             self._refused = stamp
             return False
         self._serving = serving

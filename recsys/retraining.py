@@ -87,7 +87,10 @@ def _iso(value) -> Optional[str]:
 
 
 def _ensure_row(store: Store, name: str, **values) -> None:
-    status_table.create(store.engine, checkfirst=True)
+    """The row exists (a read, and a write only the first time: health checks must not take the write lock)."""
+    with store.engine.connect() as connection:
+        if connection.execute(select(status_table.c.name).where(status_table.c.name == name)).first():
+            return
     try:
         with store.engine.begin() as connection:
             connection.execute(insert(status_table).values(name=name, state=IDLE, **values))
