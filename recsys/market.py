@@ -20,7 +20,7 @@ from __future__ import annotations
 import threading
 from collections import OrderedDict
 from datetime import datetime, timedelta, timezone
-from typing import Callable, Mapping
+from typing import Callable, Mapping, Optional
 
 import numpy as np
 import pandas as pd
@@ -52,6 +52,9 @@ class MarketCounters:
         self._lock = threading.Lock()
         self._buckets: "OrderedDict[int, dict]" = OrderedDict()  # minute -> {product id: weight}
         self._totals: dict = {}
+        #: The totals in one catalog's order, kept in step with ``_totals`` (see :meth:`as_array`).
+        self._index: Optional[Mapping[str, int]] = None
+        self._array = np.zeros(0, dtype=np.float64)
         self._last_id = 0
         #: Bumped whenever the counts change: callers cache what they derive from them by it.
         self.version = 0
@@ -86,6 +89,7 @@ class MarketCounters:
             bucket = self._buckets.setdefault(minute, {})
             bucket[item_id] = bucket.get(item_id, 0.0) + weight
             self._totals[item_id] = self._totals.get(item_id, 0.0) + weight
+            self._put(item_id, self._totals[item_id])
             added = True
         if added:
             self._buckets = OrderedDict(sorted(self._buckets.items()))
@@ -98,12 +102,19 @@ class MarketCounters:
             _, bucket = self._buckets.popitem(last=False)
             for item_id, weight in bucket.items():
                 left = self._totals.get(item_id, 0.0) - weight
-                if left <= 1e-9:
+                if left <= 1e-9:  # exactly zero, not a rounding residue
                     self._totals.pop(item_id, None)
+                    left = 0.0
                 else:
                     self._totals[item_id] = left
+                self._put(item_id, left)
             expired = True
         return expired
+
+    def _put(self, item_id: str, total: float) -> None:
+        position = self._index.get(item_id) if self._index is not None else None
+        if position is not None and position < self._array.size:
+            self._array[position] = total
 
     def counts(self) -> Mapping[str, float]:
         """Product id -> weighted count in the window (a copy)."""
@@ -111,13 +122,19 @@ class MarketCounters:
             return dict(self._totals)
 
     def as_array(self, index: Mapping[str, int], n_items: int) -> np.ndarray:
-        """The counts in catalog order (products not in ``index`` are left out)."""
-        scores = np.zeros(n_items, dtype=np.float64)
-        for item_id, weight in self.counts().items():
-            position = index.get(item_id)
-            if position is not None and position < n_items:
-                scores[position] = weight
-        return scores
+        """The counts in catalog order (products not in ``index`` are left out), as a new array.
+
+        The array is kept up to date as rows arrive and minutes expire, so under a stream of events a
+        request copies it instead of walking every product counted; it is rebuilt only for another catalog.
+        """
+        with self._lock:
+            if index is not self._index or self._array.size != n_items:
+                self._index, self._array = index, np.zeros(n_items, dtype=np.float64)
+                for item_id, weight in self._totals.items():
+                    position = index.get(item_id)
+                    if position is not None and position < n_items:
+                        self._array[position] = weight
+            return self._array.copy()
 
 
 def _minute(timestamp) -> int:

@@ -151,13 +151,18 @@ def test_market_counters_forget_what_left_the_window(small_recommender):
     clock = [datetime.now(timezone.utc)]
     market = MarketCounters(small_recommender.store, window=timedelta(hours=1), clock=lambda: clock[0])
     market.refresh()
+    index, n = small_recommender.catalog.index, len(small_recommender.catalog)
+    assert not market.as_array(index, n).any()  # bound to this catalog: kept in step from here on
     small_recommender.record_event("buyer", "phone-xiaomi-b", "purchase")
     small_recommender.record_event("buyer", "phone-xiaomi-b", "view")
     market.refresh()
     assert market.counts() == {"phone-xiaomi-b": pytest.approx(1.2)}
+    expected = [1.2 if i == index["phone-xiaomi-b"] else 0.0 for i in range(n)]
+    assert market.as_array(index, n) == pytest.approx(expected)
+    assert market.as_array(dict(index), n) == pytest.approx(expected)  # rebuilt for another catalog
     clock[0] += timedelta(hours=1, minutes=2)
     market.refresh()
-    assert market.counts() == {}
+    assert market.counts() == {} and not market.as_array(index, n).any()
 
 
 def test_events_older_than_the_window_are_history_not_market(small_recommender):
