@@ -21,11 +21,11 @@ from datetime import datetime, timezone
 from typing import Dict, FrozenSet, List, Mapping, Optional
 
 import numpy as np
-from sqlalchemy import Column, DateTime, Integer, String, Table, Text, func, insert, select, update
+from sqlalchemy import Column, DateTime, Integer, String, Table, Text, delete, func, insert, select, update
 
 from recsys.catalog import Catalog, CatalogError, Product, check_record
 from recsys.queries import QueryError
-from recsys.store import Store, _product_row, metadata, products_table
+from recsys.store import Store, _product_row, links_table, metadata, products_table
 
 UPSERT = "upsert"
 DELETE = "delete"
@@ -165,6 +165,10 @@ class LiveCatalog:
                 connection.execute(update(products_table).where(products_table.c.id == product.id).values(**row))
             else:
                 connection.execute(insert(products_table).values(**row))
+            connection.execute(delete(links_table).where(links_table.c.product_id == product.id))
+            if product.fits:
+                connection.execute(insert(links_table), [{"product_id": product.id, "fits_id": t, "kind": "fits"}
+                                                         for t in product.fits])
             connection.execute(insert(changes_table).values(product_id=product.id, action=UPSERT, record=row["record"],
                                                             changed_at=datetime.now(timezone.utc)))
         self.sync()

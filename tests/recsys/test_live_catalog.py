@@ -56,6 +56,9 @@ def test_a_product_added_through_one_is_similar_and_recommended_in_the_other(two
     product = first.upsert_product(new_phone())
     assert product.id == "phone-xiaomi-new" and second.product("phone-xiaomi-new") == product
     assert "phone-xiaomi-new" in ids(second.similar("phone-xiaomi-b", k=5))
+    case = first.upsert_product({**make_product("accessory-xiaomi-case", "accessory", "xiaomi", 59), "fits": ["phone-xiaomi-new"]})
+    assert ("accessory-xiaomi-case", "phone-xiaomi-new") in second.store.links()
+    assert [p.id for p in second.accessories("phone-xiaomi-new")] == [case.id]
     assert ids(second.similar("phone-xiaomi-new", k=2))[0].startswith("phone-xiaomi")  # it has neighbours itself
     for item in ("phone-xiaomi-a", "phone-xiaomi-b", "phone-xiaomi-c"):
         second.record_event("xiaomi-newcomer", item, "view")
