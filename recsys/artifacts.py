@@ -4,6 +4,10 @@
 training run and is never loaded. The metadata records which catalog and which
 event log the models were fitted on; a mismatch means the models would score
 the wrong products, so loading refuses.
+
+A set is written either in place in the model directory (``python -m recsys train``) or, by a
+background retrain, into ``sets/<time>-<pid>/`` and published by renaming the ``CURRENT`` pointer
+(:func:`publish_set`): a reader resolves the pointer once and reads one whole set.
 """
 from __future__ import annotations
 

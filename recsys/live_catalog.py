@@ -155,9 +155,15 @@ class LiveCatalog:
 
     # -- writes ---------------------------------------------------------------------------------
     def upsert(self, record: object, product_id: Optional[str] = None) -> Product:
-        """Validate and store a new or changed product; every process serves it from its next request."""
+        """Validate and store a new or changed product; every process serves it from its next request.
+
+        A deleted product stored again is back. A record equal to the one served writes nothing (a shop
+        that re-sends its whole catalog does not make every process rebuild it).
+        """
         view = self.sync()
         product = validate_product(record, view.catalog, product_id)
+        if view.catalog.get(product.id) == product and not view.is_deleted(product.id):
+            return product
         row = _product_row(product)
         with self._store.engine.begin() as connection:
             exists = connection.execute(select(products_table.c.id).where(products_table.c.id == product.id)).first()

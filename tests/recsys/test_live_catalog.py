@@ -76,6 +76,9 @@ def test_a_price_or_stock_change_applies_at_once_in_the_other(two_processes):
     first.upsert_product({**record, "stock": 0})
     assert "phone-xiaomi-a" not in ids(second.recommend(query))
     first.upsert_product({**record, "stock": 5, "price": 3500.0, "list_price": 3500.0})
+    changes = change_count(first)
+    first.upsert_product({**record, "stock": 5, "price": 3500.0, "list_price": 3500.0})  # the same again
+    assert change_count(first) == changes
     assert "phone-xiaomi-a" not in ids(second.recommend(query))  # now over the budget
     assert "phone-xiaomi-a" in ids(second.recommend(RecommendationQuery(category="phone", min_price=3400, k=5)))
 
@@ -97,6 +100,8 @@ def test_a_product_deleted_through_one_is_never_recommended_by_the_other_but_sta
         second.delete_product("laptop-lenovo-a")  # already gone
     with pytest.raises(QueryError, match="unknown product"):
         second.delete_product("no-such-product")
+    first.upsert_product(second.product("laptop-lenovo-a").to_record())  # stored again: back
+    assert "laptop-lenovo-a" in ids(second.recommend(RecommendationQuery(category="laptop", k=5)))
 
 
 @pytest.mark.parametrize("change, field", [
