@@ -117,3 +117,19 @@ def test_retrain_every_is_read_as_a_duration(text, seconds):
 def test_a_bad_retrain_every_is_refused(text):
     with pytest.raises(ValueError, match="DAOGOU_RETRAIN_EVERY"):
         parse_duration(text)
+
+
+def test_a_process_with_a_schedule_starts_the_retrain_it_wins(small_settings, trained_small_directory, monkeypatch):
+    shutil.copytree(trained_small_directory / "models", small_settings.model_dir)
+    shutil.copyfile(trained_small_directory / "daogou.db", small_settings.model_dir.parent / "daogou.db")
+    started = threading.Event()
+    wins = iter([False, True])
+    monkeypatch.setattr(retraining, "claim_scheduled_run", lambda store, every: next(wins, False))
+    monkeypatch.setattr(retraining, "start_retrain", lambda settings, store: started.set())
+    recommender = Recommender.from_settings(replace(small_settings, retrain_every=1.0), train_if_missing=False)
+    try:
+        assert recommender._scheduler is not None and recommender._scheduler.is_alive()
+        assert started.wait(30)  # the second check wins the period and starts the retrain
+    finally:
+        recommender._scheduler.stop()
+    assert Recommender.from_settings(small_settings, train_if_missing=False)._scheduler is None  # off by default
