@@ -30,6 +30,10 @@ logger = logging.getLogger(__name__)
 Events = List[Dict[Text, Any]]
 
 
+#: Channels that show text only (Rasa's console channel, which ``rasa shell`` uses, is named "cmdline").
+TEXT_ONLY_CHANNELS = ("cmdline",)
+
+
 @dataclass
 class Turn:
     """One action's view of the conversation turn."""
@@ -52,9 +56,14 @@ class Turn:
         self.dispatcher.utter_message(text=t(self.language, key, **params))
 
     def show(self, text: str, payload: Dict[str, Any]) -> None:
-        """Send a rendered answer: the text for the terminal, the payload web and REST clients draw as cards."""
+        """Send a rendered answer: the text, and the payload web and REST clients draw as cards.
+
+        ``rasa shell`` prints a custom payload as raw JSON; the text already holds the list or the table
+        in the shopper's language, so the terminal gets the text alone.
+        """
         self.dispatcher.utter_message(text=text)
-        self.dispatcher.utter_message(json_message=payload)
+        if self.tracker.get_latest_input_channel() not in TEXT_ONLY_CHANNELS:
+            self.dispatcher.utter_message(json_message=payload)
 
     def entity(self, name: str) -> Optional[str]:
         value = next(self.tracker.get_latest_entity_values(name), None)

@@ -174,7 +174,12 @@ class ActionAskCategory(ShopAction):
         return "action_ask_category"
 
     def respond(self, turn: Turn) -> None:
-        turn.say("ask.category", categories=category_list(turn.language, stocked_categories(turn.recommender)))
+        """The question, with a quick reply per category: its name in the shopper's language, which the form
+        reads as the answer like any typed one (channels without buttons show the list in the text)."""
+        categories = stocked_categories(turn.recommender)
+        text = t(turn.language, "ask.category", categories=category_list(turn.language, categories))
+        buttons = [{"title": category_name(turn.language, c), "payload": category_name(turn.language, c)} for c in categories]
+        turn.dispatcher.utter_message(text=text, buttons=buttons)
 
 
 class ActionAskShoppingNeed(ShopAction):

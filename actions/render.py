@@ -43,7 +43,7 @@ def constraints_text(language: str, catalog: Catalog, brand: Optional[str], min_
 
 
 #: Reason codes that name one product of the shopper's history (``params["item"]``).
-ITEM_REASONS = ("because_you_liked", "similar_to", "next_after", "fits_your_purchase")
+ITEM_REASONS = ("because_you_liked", "similar_to", "next_after", "fits_purchase")
 #: Reasons that come from the shopper's own history (not "popular", not "stands out on what you asked for").
 PERSONAL_REASONS = (*ITEM_REASONS, "matches_your_taste")
 

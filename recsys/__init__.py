@@ -6,7 +6,9 @@ everywhere. This package never imports Rasa.
 """
 from recsys.catalog import Catalog, CatalogError, Product
 from recsys.facade import Recommender
+from recsys.health import Health
 from recsys.ingest import EVENT_TYPES, EventInput, EventOutcome, shopper_key
+from recsys.retraining import RetrainStatus
 from recsys.queries import QueryError, Recommendation, RecommendationQuery, StoredEvent
 from recsys.reasons import Reason
 from recsys.settings import Settings
@@ -23,9 +25,11 @@ __all__ = [
     "EventOutcome",
     "Feature",
     "FeatureAnswer",
+    "Health",
     "Product",
     "QueryError",
     "Reason",
+    "RetrainStatus",
     "Recommendation",
     "RecommendationQuery",
     "Recommender",

@@ -4,16 +4,22 @@
 training run and is never loaded. The metadata records which catalog and which
 event log the models were fitted on; a mismatch means the models would score
 the wrong products, so loading refuses.
+
+A set is written either in place in the model directory (``python -m recsys train``) or, by a
+background retrain, into ``sets/<time>-<pid>/`` and published by renaming the ``CURRENT`` pointer
+(:func:`publish_set`): a reader resolves the pointer once and reads one whole set.
 """
 from __future__ import annotations
 
 import hashlib
 import json
+import os
+import shutil
 import platform
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Dict, List, Optional, Sequence
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from recsys.models.base import ArtifactError
 
@@ -113,3 +119,61 @@ def read_trained_shoppers(directory: Path) -> List[TrainedShopper]:
     except (OSError, ValueError, TypeError) as exc:
         raise ArtifactError(f"cannot read the trained shoppers in {directory}: {exc}") from exc
     return [TrainedShopper(user, row) for row, user in enumerate(users)]
+
+
+#: Names the artefact set in use when sets are published side by side (see :func:`publish_set`).
+CURRENT_FILE = "CURRENT"
+SETS_DIR = "sets"
+#: Published sets kept besides the current one: a process still reading an older set finds it whole.
+KEEP_SETS = 3
+
+
+def current_directory(model_dir: Path) -> Path:
+    """The directory of the set to serve: the one ``CURRENT`` names, else ``model_dir`` itself (a set
+    written in place by ``python -m recsys train``)."""
+    model_dir = Path(model_dir)
+    try:
+        name = (model_dir / CURRENT_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return model_dir
+    return model_dir / name if name else model_dir
+
+
+def artifact_stamp(model_dir: Path) -> Optional[Tuple[str, float]]:
+    """Which finished set serves now (its directory and when its ``metadata.json`` was written), or None.
+
+    Two ``stat``/read calls: cheap enough to ask on every request.
+    """
+    directory = current_directory(model_dir)
+    stamp = metadata_stamp(directory)
+    return None if stamp is None else (str(directory), stamp)
+
+
+def new_set_directory(model_dir: Path) -> Path:
+    """A fresh, empty directory for a set being trained, beside the published ones."""
+    name = f"{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%S%f')}-{os.getpid()}"
+    directory = Path(model_dir) / SETS_DIR / name
+    directory.mkdir(parents=True)
+    return directory
+
+
+def publish_set(model_dir: Path, directory: Path) -> None:
+    """Make ``directory`` (a finished set under ``model_dir``) the one every process serves.
+
+    One atomic rename of the pointer file: a reader sees the old set or the new one, never a mix.
+    Older sets beyond :data:`KEEP_SETS` are removed.
+    """
+    model_dir = Path(model_dir)
+    relative = Path(directory).resolve().relative_to(model_dir.resolve())
+    tmp = model_dir / f".{CURRENT_FILE}.{os.getpid()}.tmp"
+    tmp.write_text(str(relative), encoding="utf-8")
+    tmp.replace(model_dir / CURRENT_FILE)
+    sets = sorted((p for p in (model_dir / SETS_DIR).iterdir() if p.is_dir()), key=lambda p: p.name)
+    for old in sets[:-(KEEP_SETS + 1)]:
+        if old.resolve() != Path(directory).resolve():
+            shutil.rmtree(old, ignore_errors=True)
+
+
+def unpublish_sets(model_dir: Path) -> None:
+    """Serve the set written in place in ``model_dir`` again (after an in-place training)."""
+    (Path(model_dir) / CURRENT_FILE).unlink(missing_ok=True)

@@ -9,12 +9,13 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import List, Optional
 
-from recsys.artifacts import ArtifactMetadata
+from recsys.artifacts import ArtifactMetadata, current_directory
 from recsys.catalog import Catalog, CatalogError
 from recsys.events import EventLogError, load_events
 from recsys.facade import Recommender
 from recsys.queries import QueryError, Recommendation, RecommendationQuery
 from recsys.models import ArtifactError
+from recsys.retraining import SUCCEEDED, run_retrain
 from recsys.settings import Settings
 from recsys.simulate import SimulationParams, write_simulation
 from recsys.store import Store, StoreError
@@ -43,6 +44,9 @@ def _parser() -> argparse.ArgumentParser:
     similar.add_argument("product_id")
     similar.add_argument("--any-category", action="store_true", help="not only the product's own category")
     similar.add_argument("-k", type=int, default=5)
+    retrain = sub.add_parser("retrain", help="train a new model set on a snapshot of the events and publish it "
+                                             "(serving processes swap it in on their next request)")
+    retrain.add_argument("--claimed", action="store_true", help=argparse.SUPPRESS)  # started by start_retrain
     sub.add_parser("status", help="show the trained models' metadata")
     return parser
 
@@ -76,8 +80,12 @@ def main(argv: Optional[List[str]] = None) -> int:
                 Recommender.from_settings(settings, train_if_missing=True)
             else:
                 Recommender.train(settings)
+        elif args.command == "retrain":
+            status = run_retrain(settings, claimed=args.claimed)
+            print(json.dumps(asdict(status)))
+            return 0 if status.state == SUCCEEDED else 1
         elif args.command == "status":
-            print(json.dumps(asdict(ArtifactMetadata.read(settings.model_dir)), indent=2))
+            print(json.dumps(asdict(ArtifactMetadata.read(current_directory(settings.model_dir))), indent=2))
         elif args.command == "recommend":
             recommender = Recommender.from_settings(settings, train_if_missing=False)
             query = RecommendationQuery(
@@ -88,7 +96,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         elif args.command == "similar":
             recommender = Recommender.from_settings(settings, train_if_missing=False)
             _print_recommendations(recommender.similar(args.product_id, k=args.k, same_category=not args.any_category))
-    except (ArtifactError, CatalogError, EventLogError, QueryError, StoreError) as exc:
+    except (ArtifactError, CatalogError, EventLogError, QueryError, StoreError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -26,8 +26,6 @@ EVENT_TYPES = ("view", "cart", "remove_from_cart", "purchase", "rating", "dislik
 #: :func:`disliked_items`); a rating's weight comes from its stars (:func:`rating_weight`).
 EVENT_WEIGHTS: Mapping[str, float] = {"view": 1.0, "cart": 3.0, "remove_from_cart": 0.0, "purchase": 5.0,
                                       "rating": 0.0, "dislike": 0.0}
-#: A ``dislike`` event counts as a rating of this many stars.
-DISLIKE_STARS = 1.0
 
 
 class EventLogError(ValueError):
@@ -77,6 +75,10 @@ def is_dislike(stars: float) -> bool:
     return stars <= DISLIKE_MAX_STARS
 
 
+#: The event type of an explicit "not this one" (the shop API's ``dislike``), where the log has it.
+DISLIKE = "dislike"
+
+
 def disliked_items(events: pd.DataFrame, item_position: Mapping[str, int]) -> Dict[str, Set[int]]:
     """Per shopper, the catalog positions of products whose latest rating is a dislike.
 
@@ -84,11 +86,12 @@ def disliked_items(events: pd.DataFrame, item_position: Mapping[str, int]) -> Di
     weight is 0), so the recommender filters these out for the shopper who gave it.
     """
     types = events["event_type"].to_numpy()
-    is_rating = (types == "rating") | (types == "dislike")
-    stars_given = np.where(types == "dislike", DISLIKE_STARS, events["value"].to_numpy(dtype=np.float64))
+    is_rating = (types == "rating") | (types == DISLIKE)
+    # An explicit "not this one" counts as the lowest rating; a later good rating takes it back.
+    stars_of = np.where(types == DISLIKE, 1.0, events["value"].to_numpy(dtype=np.float64))
     latest: Dict[Tuple[str, str], float] = {}
     for user_id, item_id, stars in zip(events["user_id"].to_numpy()[is_rating], events["item_id"].to_numpy()[is_rating],
-                                       stars_given[is_rating]):
+                                       stars_of[is_rating]):
         if item_id in item_position and stars == stars:
             latest[(user_id, item_id)] = stars  # events are in time order: the last one stays
     disliked: Dict[str, Set[int]] = {}
@@ -98,16 +101,16 @@ def disliked_items(events: pd.DataFrame, item_position: Mapping[str, int]) -> Di
     return disliked
 
 
-def purchased_items(events: pd.DataFrame, item_position: Mapping[str, int]) -> Dict[str, Tuple[int, ...]]:
-    """Per shopper, the catalog positions of what they bought, oldest first (repeats collapsed): a bought
-    product is not pushed again, and what fits it is (:meth:`recsys.Recommender.recommend`)."""
-    bought = events[events["event_type"].to_numpy() == "purchase"]
-    result: Dict[str, Tuple[int, ...]] = {}
-    for user_id, items in bought.groupby("user_id", sort=False)["item_id"]:
-        positions = [item_position[i] for i in dict.fromkeys(items) if i in item_position]
-        if positions:
-            result[str(user_id)] = tuple(positions)
-    return result
+def purchased_items(events: pd.DataFrame, item_position: Mapping[str, int]) -> Dict[str, Set[int]]:
+    """Per shopper, the catalog positions of products they bought: never pushed to them again,
+    their compatible accessories raised instead."""
+    bought = (events["event_type"] == "purchase").to_numpy()
+    purchased: Dict[str, Set[int]] = {}
+    for user_id, item_id in zip(events["user_id"].to_numpy()[bought], events["item_id"].to_numpy()[bought]):
+        position = item_position.get(item_id)
+        if position is not None:
+            purchased.setdefault(str(user_id), set()).add(position)
+    return purchased
 
 
 def rating_weight(value: float) -> float:

@@ -12,7 +12,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from recsys.catalog import Catalog
-from recsys.hybrid import COLD_START, RankedItem
+from recsys.hybrid import COLD_START, RankedItem, within
 from recsys.models.base import RecommenderModel
 from recsys.queries import RecommendationQuery
 from recsys.reasons import Reason
@@ -48,8 +48,10 @@ class Explainer:
     """Reasons for one query's ranked products."""
 
     def __init__(self, models: Mapping[str, RecommenderModel], catalog: Catalog, history: sp.csr_matrix,
-                 sequence: np.ndarray, query: RecommendationQuery) -> None:
+                 sequence: np.ndarray, query: RecommendationQuery, extra: Optional[Mapping[int, Reason]] = None) -> None:
         self._models = models
+        #: Reasons of contributions that are not models' (the boost of an accessory for a purchase).
+        self._extra = extra or {}
         self._products = catalog.products
         self._shopper = HistoryByCategory(history, sequence, catalog.category_codes)
         self._query = query
@@ -59,9 +61,13 @@ class Explainer:
         speaker = max(ranked.contributions, key=ranked.contributions.get)
         if speaker == COLD_START or ranked.contributions[speaker] <= 0:
             return popular_reason(self._query)
+        if speaker not in self._models:
+            return self._extra.get(ranked.item, Reason("matches_your_taste"))
         model = self._models[speaker]
-        anchor: Optional[int] = model.explain(self._shopper.history(ranked.item), ranked.item,
-                                              sequence=self._shopper.sequence(ranked.item))
+        if ranked.item >= model.n_items:  # a product added after training: the model cannot point at an anchor
+            return Reason("matches_your_taste")
+        history, sequence = within(model.n_items, self._shopper.history(ranked.item), self._shopper.sequence(ranked.item))
+        anchor: Optional[int] = model.explain(history, ranked.item, sequence=sequence)
         if anchor is not None and anchor != ranked.item:
             return Reason(model.reason, {"item": self._products[anchor].id})
         return Reason("matches_your_taste")

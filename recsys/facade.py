@@ -9,29 +9,31 @@ shopper's hard constraints, each with a :class:`~recsys.reasons.Reason`
 from __future__ import annotations
 
 import logging
-import time
-from dataclasses import dataclass
+import threading
+from dataclasses import replace
 from datetime import datetime, timezone
-from typing import List, Mapping, Optional, Sequence, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sp
 
-from recsys.artifacts import (ArtifactMetadata, TrainedShopper, ids_hash, metadata_stamp, read_trained_shoppers,
-                              write_trained_shoppers)
+from recsys.artifacts import artifact_stamp, unpublish_sets
 from recsys.catalog import CATEGORIES, Catalog, Product
-from recsys.ensemble import EnsembleModel
 from recsys.explain import Explainer
-from recsys.features import item_feature_matrix
+from recsys.health import Health, health_of
 from recsys.hybrid import HybridRanker
 from recsys.ingest import EventInput, EventOutcome, EventRejected, check_event, new_event_id, shopper_key
-from recsys.models import MODEL_CLASSES, ArtifactError, RecommenderModel
+from recsys.live_catalog import CatalogView, LiveCatalog
+from recsys.market import MarketCounters
+from recsys.model_sets import fit_and_save, read_model_set
+from recsys.models import ArtifactError, RecommenderModel
 from recsys.products import ProductFinder
-from recsys.purchases import accessory_for_purchases, with_accessory
 from recsys.queries import MAX_RESULTS, QueryError, Recommendation, RecommendationQuery, StoredEvent
 from recsys.reasons import Reason
+from recsys.retraining import RetrainScheduler, RetrainStatus, read_status, start_retrain
 from recsys.settings import Settings
-from recsys.shoppers import ShopperBook, Snapshot
+from recsys.serving import LiveModels, ServingModels
+from recsys.shoppers import Shopper, ShopperBook, Snapshot
 from recsys.simulate import seed_events
 from recsys.specs import Comparison, Feature, FeatureAnswer, FeatureTable, answer, compare, prefer_feature
 from recsys.store import Store, open_store
@@ -46,22 +48,9 @@ FEATURE_POOL = 4
 #: equally: the learned weights answer another question (what a shopper picks next) and give content
 #: no say once histories exist, yet similarity must work for a product nobody has touched.
 SIMILARITY_WEIGHTS = {"content": 1.0, "item_knn": 1.0}
-
-
-@dataclass(frozen=True)
-class ServingInfo:
-    models: Mapping[str, Mapping[str, object]]
-    weights: Mapping[str, float]
-    trained_at: Optional[str]
-    trained_on_events: Optional[int]
-    #: None when the database did not answer.
-    events_now: Optional[int]
-    catalog_hash: str
-    products: int
-
-    @property
-    def database_ok(self) -> bool:
-        return self.events_now is not None
+#: How far (in z units of every weighted model at once) an accessory of something the shopper bought is raised:
+#: enough to lead a list that may hold accessories, never past a hard constraint.
+ACCESSORY_BOOST = 3.0
 
 
 class Recommender:
@@ -72,21 +61,54 @@ class Recommender:
     one database answer alike.
     """
 
-    def __init__(self, catalog: Catalog, store: Store, ranker: HybridRanker, settings: Settings,
+    def __init__(self, catalog: Catalog, store: Store, serving: ServingModels, settings: Settings,
                  shoppers: ShopperBook) -> None:
         self.settings = settings
-        self.catalog = catalog
         self.store = store
-        self.ranker = ranker
         self.shoppers = shoppers
-        #: When the serving artefacts were written (see :meth:`models_changed`).
-        self._loaded_stamp: Optional[float] = metadata_stamp(settings.model_dir)
-        self._finder: Optional[ProductFinder] = None
+        #: The committed catalog plus every product change in the database (:mod:`recsys.live_catalog`).
+        self.live_catalog = LiveCatalog(catalog, store)
+        #: The last hour's events, for popularity that moves with the market (:mod:`recsys.market`).
+        self.market = MarketCounters(store)
+        self._live = LiveModels()
+        self._serving = serving
+        self._finder: Optional[Tuple[int, ProductFinder]] = None
         self._features: Optional[FeatureTable] = None
+        self._scheduler = None
+        self._reload_lock = threading.Lock()
+
+    @property
+    def catalog(self) -> Catalog:
+        """The catalog as this process serves it now (changes made anywhere arrive on the next request)."""
+        return self.live_catalog.view.catalog
+
+    @property
+    def ranker(self) -> HybridRanker:
+        """The hybrid of the artefact set serving now (as trained: not stretched over new products)."""
+        return self._serving.ranker
 
     @property
     def models(self) -> Mapping[str, RecommenderModel]:
-        return self.ranker.models
+        return self._serving.models
+
+    def _view(self) -> CatalogView:
+        """The catalog with every change committed anywhere; shoppers are rebuilt over it when it grew."""
+        view = self.live_catalog.sync()
+        if self.shoppers.width != len(view.catalog):
+            self.shoppers.use_catalog(view.catalog)
+        return view
+
+    def _current(self) -> Tuple[ServingModels, CatalogView, HybridRanker]:
+        """What one request uses, taken once at its start: the artefact set (a newer one swapped in
+        first), the catalog with every change committed anywhere, and the ranker fitted to both and to
+        the market. A swap by another thread mid-request cannot mix sets: the request holds its own."""
+        view = self._view()
+        self.reload_if_changed()
+        serving = self._serving
+        version = self.market.refresh()
+        ranker = self._live.ranker(serving, view, version,
+                                   lambda catalog: self.market.as_array(catalog.index, len(catalog)))
+        return serving, view, ranker
 
     # -- construction ------------------------------------------------------
     @classmethod
@@ -119,109 +141,71 @@ class Recommender:
 
     @classmethod
     def _load(cls, settings: Settings, catalog: Catalog, store: Store) -> "Recommender":
-        ranker, trained, metadata = cls._read_models(settings, catalog)
-        shoppers = ShopperBook(store, catalog)
-        shoppers.use_trained(trained, metadata.events_hash)
-        return cls(catalog, store, ranker, settings, shoppers)
-
-    @staticmethod
-    def _read_models(settings: Settings, catalog: Catalog) -> Tuple[HybridRanker, List[TrainedShopper], ArtifactMetadata]:
-        """Every artefact in the model directory, checked against the catalog; :class:`ArtifactError` if any is off."""
-        metadata = ArtifactMetadata.read(settings.model_dir)
-        metadata.check_catalog(ids_hash(catalog.ids), settings.model_dir)
-        if set(metadata.models) != set(settings.models):
-            raise ArtifactError(f"models in {settings.model_dir} are {sorted(metadata.models)}, settings ask for {sorted(settings.models)}")
-        models = {name: MODEL_CLASSES[name].load(settings.model_dir) for name in settings.models}
-        for model in models.values():
-            if model.n_items != len(catalog):
-                raise ArtifactError(f"{model.name} model has {model.n_items} items, catalog has {len(catalog)}")
-        try:
-            ranker = HybridRanker(models, metadata.weights)
-        except ValueError as exc:
-            raise ArtifactError(f"models in {settings.model_dir}: {exc}") from exc
-        return ranker, read_trained_shoppers(settings.model_dir), metadata
+        live = LiveCatalog(catalog, store).view.catalog  # the models may know products added since
+        shoppers = ShopperBook(store, live)
+        serving = read_model_set(settings, live, shoppers)
+        recommender = cls(catalog, store, serving, settings, shoppers)
+        recommender._start_scheduler()
+        return recommender
 
     def models_changed(self) -> bool:
-        """Whether a finished set of artefacts newer than the one serving is in the model directory.
+        """Whether a finished set of artefacts other than the one serving is published.
 
-        ``metadata.json`` is written last by training, so its modification time marks a complete set.
+        ``metadata.json`` is written last by training and ``CURRENT`` names a finished set, so the
+        stamp (set directory, metadata time) marks a complete set.
         """
-        stamp = metadata_stamp(self.settings.model_dir)
-        return stamp is not None and stamp != self._loaded_stamp
+        stamp = artifact_stamp(self.settings.model_dir)
+        return stamp is not None and stamp != self._serving.stamp and stamp != self._refused
+
+    _refused: Optional[Tuple[str, float]] = None
 
     def reload_if_changed(self) -> bool:
-        """Swap in newer artefacts if training wrote some; a refused set is not retried until it changes again."""
+        """Swap in newer artefacts if training published some; a refused set is not retried until it changes again."""
         if not self.models_changed():
             return False
-        stamp = metadata_stamp(self.settings.model_dir)
-        taken = self.reload_models()
-        self._loaded_stamp = stamp
-        return taken
+        with self._reload_lock:  # one thread loads; the others keep serving the set they hold
+            if not self.models_changed():
+                return False
+            return self.reload_models()
 
     def reload_models(self) -> bool:
-        """Serve the artefacts now in the model directory (after a retrain elsewhere).
+        """Serve the artefacts now published in the model directory (after a retrain elsewhere).
 
         A corrupt, incomplete or mismatched set is refused with an error in the
         log and the models already in memory keep serving: a bad file never
         takes recommendations down. Returns whether the new models were taken.
         """
+        stamp = artifact_stamp(self.settings.model_dir)
         try:
-            ranker, trained, metadata = self._read_models(self.settings, self.catalog)
+            serving = read_model_set(self.settings, self.live_catalog.sync().catalog, self.shoppers)
         except ArtifactError as exc:
             logger.error("kept the current models; the new artefacts were refused: %s", exc)
+            self._refused = stamp
             return False
-        self.shoppers.use_trained(trained, metadata.events_hash)
-        self.ranker = ranker
-        logger.info("reloaded models from %s", self.settings.model_dir)
+        self._serving = serving
+        logger.info("reloaded models from %s (trained %s on %d events)", serving.directory,
+                    serving.metadata.created_at, serving.metadata.n_events)
         return True
 
     @classmethod
     def train(cls, settings: Settings, catalog: Optional[Catalog] = None, store: Optional[Store] = None,
               show_progress: bool = True, seed: bool = True) -> "Recommender":
-        """Fit every model, learn the blend weights on held-out last items, refit on everything, save.
+        """Fit every model on the database's events and save them in place in the model directory.
 
         Without a ``store``, the database is opened (and, with ``seed``, an empty one seeded) first.
+        The set written in place is the one served from then on (a published set's pointer is
+        removed); background retraining (:mod:`recsys.retraining`) writes a new set beside it instead.
         """
         catalog = catalog or Catalog.load(settings.catalog_path, settings.aliases_path)
         store = store or cls._open_store(settings, catalog, seed)
-        snapshot = Snapshot.read(store, catalog, catalog.ids)
-        interactions = snapshot.interactions.with_item_features(item_feature_matrix(catalog))
-        started = time.perf_counter()
-        # The same fitting the offline benchmarks measure: members fitted on all but each shopper's last
-        # product, weights learned on those, members refitted on everything.
-        ensemble = EnsembleModel(members="+".join(settings.models), validation_users=settings.validation_shoppers,
-                                 objective="full", refit=True, random_state=settings.seed).fit(interactions)
-        total_seconds = time.perf_counter() - started
-        models, weights = dict(ensemble.ranker.models), ensemble.weights
-        settings.model_dir.mkdir(parents=True, exist_ok=True)
-        (settings.model_dir / "metadata.json").unlink(missing_ok=True)
-        for model in models.values():
-            model.save(settings.model_dir)
-        # Each shopper's events as the snapshot's fingerprint read them (a shopper whose rows landed
-        # after it has none, so is folded in): their factors serve only while these stay the same.
-        trained = []
-        for row, user in enumerate(interactions.user_ids):
-            fingerprint = snapshot.fingerprints.get(user)
-            trained.append(TrainedShopper(user, row, fingerprint.count if fingerprint else -1,
-                                          fingerprint.last_id if fingerprint else None))
-        write_trained_shoppers(settings.model_dir, trained)
-        ArtifactMetadata(
-            catalog_hash=ids_hash(catalog.ids),
-            events_hash=snapshot.events_hash,
-            n_events=snapshot.n_events,
-            n_users=len(interactions.user_ids),
-            n_items=len(catalog),
-            models={name: model.params() for name, model in models.items()},
-            weights=weights,
-            validation={"ndcg@10": round(ensemble.validation_score, 4), "max_shoppers": settings.validation_shoppers, "objective": "full"},
-            metrics={"train_seconds": round(total_seconds, 3),
-                     **{f"fit_seconds.{k}": v for k, v in ensemble.fit_seconds.items()}},
-        ).write(settings.model_dir)
-        logger.info("trained %s on %d events from %d shoppers over %d products in %.1fs; weights %s",
-                    ", ".join(models), snapshot.n_events, len(interactions.user_ids), len(catalog), total_seconds, weights)
-        shoppers = ShopperBook(store, catalog, snapshot)
-        shoppers.use_trained(trained, snapshot.events_hash)
-        return cls(catalog, store, HybridRanker(models, weights), settings, shoppers)
+        live = LiveCatalog(catalog, store).view.catalog
+        snapshot = Snapshot.read(store, live, live.ids)
+        serving = fit_and_save(settings, live, snapshot, settings.model_dir)
+        unpublish_sets(settings.model_dir)
+        serving = replace(serving, stamp=artifact_stamp(settings.model_dir))
+        shoppers = ShopperBook(store, live, snapshot)
+        shoppers.use_trained(list(serving.trained.values()), snapshot.events_hash)
+        return cls(catalog, store, serving, settings, shoppers)
 
     # -- events --------------------------------------------------------------
     def record_event(self, user_id: str, product_id: str, event_type: str, value: Optional[float] = None,
@@ -271,14 +255,20 @@ class Recommender:
 
     # -- queries -----------------------------------------------------------
     def product(self, product_id: str) -> Optional[Product]:
-        return self.catalog.get(product_id)
+        """The product as stored now (a deleted one too: shoppers' histories still show it)."""
+        return self.live_catalog.sync().catalog.get(product_id)
+
+    def is_deleted(self, product_id: str) -> bool:
+        return self.live_catalog.sync().is_deleted(product_id)
 
     def history(self, user_id: Optional[str]) -> sp.csr_matrix:
         """The shopper's interaction row as the database says now (empty for a shopper we have never seen)."""
+        self._view()
         return self.shoppers.get(user_id).history
 
     def sequence(self, user_id: Optional[str]) -> np.ndarray:
         """The items the shopper touched, oldest first."""
+        self._view()
         return self.shoppers.get(user_id).sequence
 
     def recommend(self, query: RecommendationQuery) -> List[Recommendation]:
@@ -288,34 +278,67 @@ class Recommender:
         relaxed here; an empty list means nothing in the catalog fits, and the
         caller decides what to tell the shopper.
         """
-        self._validate(query)
-        allowed = self.catalog.mask(
+        serving, view, ranker = self._current()
+        catalog = view.catalog
+        self._validate(query, catalog)
+        allowed = catalog.mask(
             category=query.category, brand=query.brand, min_price=query.min_price,
             max_price=query.max_price, in_stock_only=query.in_stock_only,
-        )
+        ) & view.live
         for brand in query.exclude_brands:
-            allowed &= self.catalog.brands != brand
+            allowed &= catalog.brands != brand
         shopper = self.shoppers.get(query.user_id)
         if shopper.disliked:
             allowed[list(shopper.disliked)] = False
+        if shopper.purchased:
+            allowed[list(shopper.purchased)] = False
         if query.exclude_items:
-            allowed[[self.catalog.index[item] for item in query.exclude_items]] = False
+            allowed[[catalog.index[item] for item in query.exclude_items]] = False
+        boost, extra = self._accessory_boost(shopper, catalog)
         feature = self.features.features.get(query.prefer) if query.prefer else None
         pool = min(MAX_RESULTS, query.k * FEATURE_POOL) if feature else query.k
-        ranked = self.ranker.rank(
-            shopper.history, allowed, pool, user=self.shoppers.model_row(shopper), sequence=shopper.sequence,
-            exclude_seen=query.exclude_seen, brands=self.catalog.brand_codes,
-            max_per_brand=None if query.brand else max(2, pool // 3),
+        ranked = ranker.rank(
+            shopper.history, allowed, pool, user=self.shoppers.model_row(shopper, serving.trained),
+            sequence=shopper.sequence, exclude_seen=query.exclude_seen, brands=catalog.brand_codes,
+            max_per_brand=None if query.brand else max(2, pool // 3), boost=boost,
         )
-        explainer = Explainer(self.models, self.catalog, shopper.history, shopper.sequence, query)
-        recommendations = [Recommendation(self.catalog.products[r.item], r.score, explainer.reason(r)) for r in ranked]
+        explainer = Explainer(ranker.models, catalog, shopper.history, shopper.sequence, query, extra)
+        recommendations = [Recommendation(catalog.products[r.item], r.score, explainer.reason(r)) for r in ranked]
         if feature is not None:
             recommendations = prefer_feature(recommendations, feature)
-        if shopper.purchased and query.category in (None, "accessory"):
-            seen = set(shopper.history.indices.tolist()) if query.exclude_seen else set()
-            accessory = accessory_for_purchases(self.catalog, shopper.purchased, allowed, seen)
-            recommendations = with_accessory(recommendations, accessory, query.k)
+        if extra and query.category is None:
+            recommendations = self._with_one_accessory(recommendations, extra, allowed, shopper, catalog, query.k)
         return recommendations[:query.k]
+
+    @staticmethod
+    def _with_one_accessory(recommendations: List[Recommendation], fitting: Dict[int, Reason], allowed: np.ndarray,
+                            shopper: Shopper, catalog: Catalog, k: int) -> List[Recommendation]:
+        """An open list ("what would you recommend?") for a shopper who bought something holds one thing
+        that fits it: second, so their top pick stays first, if the boost alone did not bring one in."""
+        if any(r.reason.code == "fits_purchase" for r in recommendations):
+            return recommendations
+        seen = set(shopper.history.indices.tolist())
+        candidates = [p for p in fitting if allowed[p] and p not in seen]
+        if not candidates:
+            return recommendations
+        best = max(candidates, key=lambda p: (catalog.products[p].rating or 0.0, -catalog.products[p].price))
+        chosen = Recommendation(catalog.products[best], 0.0, fitting[best])
+        return [*recommendations[:1], chosen, *recommendations[1:]][:k]
+
+    @staticmethod
+    def _accessory_boost(shopper: Shopper, catalog: Catalog) -> Tuple[Optional[np.ndarray], Dict[int, Reason]]:
+        """Accessories that fit what the shopper bought, raised by :data:`ACCESSORY_BOOST`, with their reason."""
+        if not shopper.purchased:
+            return None, {}
+        boost = np.zeros(len(catalog), dtype=np.float64)
+        reasons: Dict[int, Reason] = {}
+        for bought in sorted(shopper.purchased):
+            bought_id = catalog.products[bought].id
+            for accessory_id in catalog.accessories_for(bought_id):
+                position = catalog.index[accessory_id]
+                boost[position] = ACCESSORY_BOOST
+                reasons.setdefault(position, Reason("fits_purchase", {"item": bought_id}))
+        return (boost, reasons) if reasons else (None, {})
 
     def similar(self, product_id: str, k: int = 5, same_category: bool = True, max_price: Optional[float] = None,
                 in_stock_only: bool = True) -> List[Recommendation]:
@@ -325,28 +348,32 @@ class Recommender:
         yet; co-occurrence and the sequence model add what shoppers pick
         around it. The reason names the product itself.
         """
-        index = self.catalog.index.get(product_id)
-        if index is None:
+        _serving, view, ranker = self._current()
+        catalog = view.catalog
+        index = catalog.index.get(product_id)
+        if index is None or index in view.deleted:
             raise QueryError(f"unknown product id {product_id!r}")
         if not 1 <= k <= MAX_RESULTS:
             raise QueryError(f"k must be between 1 and {MAX_RESULTS}, got {k}")
-        product = self.catalog.products[index]
-        allowed = self.catalog.mask(category=product.category if same_category else None, max_price=max_price,
-                                    in_stock_only=in_stock_only)
-        history = sp.csr_matrix((np.ones(1, dtype=np.float32), ([0], [index])), shape=(1, len(self.catalog)))
-        weights = {name: w for name, w in SIMILARITY_WEIGHTS.items() if name in self.models}
+        product = catalog.products[index]
+        allowed = catalog.mask(category=product.category if same_category else None, max_price=max_price,
+                               in_stock_only=in_stock_only) & view.live
+        history = sp.csr_matrix((np.ones(1, dtype=np.float32), ([0], [index])), shape=(1, len(catalog)))
+        weights = {name: w for name, w in SIMILARITY_WEIGHTS.items() if name in ranker.models}
         if not weights:
-            weights = dict(self.ranker.weights)
-        ranked = HybridRanker(self.models, weights).rank(history, allowed, k, sequence=np.array([index]), exclude_seen=True)
-        return [Recommendation(self.catalog.products[r.item], r.score, Reason("similar_to", {"item": product_id}))
+            weights = dict(ranker.weights)
+        ranked = HybridRanker(ranker.models, weights).rank(history, allowed, k, sequence=np.array([index]), exclude_seen=True)
+        return [Recommendation(catalog.products[r.item], r.score, Reason("similar_to", {"item": product_id}))
                 for r in ranked]
 
     # -- products by name, details, comparisons, accessories ---------------------
     @property
     def finder(self) -> ProductFinder:
-        if self._finder is None:
-            self._finder = ProductFinder(self.catalog)
-        return self._finder
+        """The product finder over the catalog as it is now (rebuilt after products change)."""
+        view = self.live_catalog.sync()
+        if self._finder is None or self._finder[0] != view.seq:
+            self._finder = (view.seq, ProductFinder(view.catalog))
+        return self._finder[1]
 
     @property
     def features(self) -> FeatureTable:
@@ -387,43 +414,61 @@ class Recommender:
     def accessories(self, product_id: str, k: int = 5) -> List[Product]:
         """In-stock accessories whose compatibility links name the product, best rated first."""
         self._known(product_id)
-        fitting = [p for p in map(self.catalog.get, self.catalog.accessories_for(product_id)) if p.in_stock]
+        view = self.live_catalog.view
+        fitting = [p for p in map(view.catalog.get, view.catalog.accessories_for(product_id))
+                   if p.in_stock and not view.is_deleted(p.id)]
         return sorted(fitting, key=lambda p: (-(p.rating or 0.0), p.price, p.id))[:k]
 
     def _known(self, product_id: str) -> Product:
-        product = self.catalog.get(product_id)
-        if product is None:
+        view = self.live_catalog.sync()
+        product = view.catalog.get(product_id)
+        if product is None or view.is_deleted(product_id):
             raise QueryError(f"unknown product id {product_id!r}")
         return product
 
-    # -- what serves now ------------------------------------------------------------
-    def serving_info(self) -> "ServingInfo":
-        """Which models answer, trained when and on how many events, over which catalog; and whether
-        the database answers (what a health check reports; never raises)."""
-        try:
-            metadata: Optional[ArtifactMetadata] = ArtifactMetadata.read(self.settings.model_dir)
-        except ArtifactError:
-            metadata = None
-        try:
-            events_now: Optional[int] = self.store.event_count()
-        except Exception as exc:  # the health check reports it; it must not fail itself
-            logger.error("database unreachable: %s", exc)
-            events_now = None
-        return ServingInfo(
-            models={name: model.params() for name, model in self.models.items()},
-            weights=dict(self.ranker.weights), trained_at=metadata.created_at if metadata else None,
-            trained_on_events=metadata.n_events if metadata else None, events_now=events_now,
-            catalog_hash=self.catalog.content_hash, products=len(self.catalog),
-        )
+    # -- the shop changes its catalog ------------------------------------------------
+    def upsert_product(self, record: Mapping[str, object]) -> Product:
+        """Add or change a product (a catalog row, as ``products.jsonl`` holds them).
+
+        Validated as the catalog file's rows are; a bad record raises :class:`QueryError`
+        naming the field and writes nothing. Every process serves the change from its next
+        request: a new product through the content model and popularity, with no retrain.
+        """
+        return self.live_catalog.upsert(record)
+
+    def delete_product(self, product_id: str) -> None:
+        """Withdraw a product: never recommended again by any process; shoppers' events keep it."""
+        self.live_catalog.delete(product_id)
+
+    # -- retraining and health ---------------------------------------------------------
+    def start_retrain(self) -> RetrainStatus:
+        """Start a full retrain in a separate process (:mod:`recsys.retraining`); returns its status
+        at once. Every serving process swaps the new set in on its next request."""
+        return start_retrain(self.settings, self.store)
+
+    def retrain_status(self) -> RetrainStatus:
+        return read_status(self.store)
+
+    def health(self) -> Health:
+        """What serves now: models, when and on how many events they were trained, catalog, database, retrain."""
+        return health_of(self)
+
+    def _start_scheduler(self) -> None:
+        """With ``DAOGOU_RETRAIN_EVERY`` set, a daemon thread that starts the deployment's scheduled retrains
+        (one per deployment: a lease row in the database decides which process starts each)."""
+        if self.settings.retrain_every:
+            self._scheduler = RetrainScheduler(self.settings, self.store)
+            self._scheduler.start()
 
     # -- what we store about a shopper -------------------------------------------
     def shopper_data(self, user_id: str) -> List[StoredEvent]:
         """Every event stored about the shopper, oldest first (what "show my data" shows)."""
         frame = self.store.events_frame(user_id)
+        catalog = self.live_catalog.sync().catalog
         return [
-            StoredEvent(timestamp=row.timestamp.isoformat(), event_type=row.event_type, product=self.catalog.get(row.item_id),
+            StoredEvent(timestamp=row.timestamp.isoformat(), event_type=row.event_type, product=catalog.get(row.item_id),
                         value=None if row.value is None or row.value != row.value else float(row.value))
-            for row in frame.itertuples(index=False) if row.item_id in self.catalog
+            for row in frame.itertuples(index=False) if row.item_id in catalog
         ]
 
     def forget(self, user_id: str) -> int:
@@ -440,15 +485,15 @@ class Recommender:
         self.shoppers.forget(user_id)
         return deleted
 
-    def _validate(self, query: RecommendationQuery) -> None:
+    def _validate(self, query: RecommendationQuery, catalog: Catalog) -> None:
         if query.category is not None and query.category not in CATEGORIES:
             raise QueryError(f"unknown category {query.category!r}")
         if query.prefer is not None and query.prefer not in self.features.features:
             raise QueryError(f"unknown feature {query.prefer!r}")
         for brand in (query.brand, *query.exclude_brands):
-            if brand is not None and brand not in self.catalog.aliases.brands:
+            if brand is not None and brand not in catalog.aliases.brands:
                 raise QueryError(f"unknown brand {brand!r}")
-        unknown = [item for item in query.exclude_items if item not in self.catalog]
+        unknown = [item for item in query.exclude_items if item not in catalog]
         if unknown:
             raise QueryError(f"unknown product id {unknown[0]!r}")
         for name in ("min_price", "max_price"):

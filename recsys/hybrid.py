@@ -9,7 +9,7 @@ brand from filling the whole list.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Dict, List, Mapping, Optional, Sequence
+from typing import Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -101,12 +101,20 @@ class HybridRanker:
         exclude_seen: bool = True,
         brands: Optional[np.ndarray] = None,
         max_per_brand: Optional[int] = None,
+        boost: Optional[np.ndarray] = None,
     ) -> List[RankedItem]:
         """The best ``k`` allowed items, each with every model's weighted z-score.
 
         Only the candidates are scored (``score_items``), standardised with the
         catalog-wide moments each model reports, so the blend equals the one the
         weights were learned on while a query touches one category's rows.
+
+        The catalog may have grown since a model was trained (products added while
+        the shop runs): such a model sees only the history and sequence it knows and
+        gives the products it does not know its mean (z = 0), so they are ranked by
+        the models that do know them (content, popularity). ``boost`` (per catalog item, in z units
+        of every weighted model at once, so it means the same whatever the weights sum to) is added
+        to the blend; it shows as the ``boost`` contribution.
         """
         candidates = allowed.copy()
         if exclude_seen:
@@ -118,11 +126,12 @@ class HybridRanker:
         weights = {COLD_START: 1.0} if cold else {n: w for n, w in self.weights.items() if w != 0.0 and n in self.models}
         components: Dict[str, np.ndarray] = {}
         for name in weights:
-            model = self.models[name]
-            values, mean, std = model.score_items(history, pool, user=user, sequence=sequence)
-            components[name] = (values - mean) / std if np.isfinite(std) and std >= 1e-12 else np.zeros(pool.size)
+            components[name] = _known_scores(self.models[name], history, pool, user, sequence)
         if not components:
             return []
+        if boost is not None and np.any(boost[pool]):
+            components["boost"] = boost[pool].astype(np.float64)
+            weights = {**weights, "boost": float(sum(weights.values()))}  # z units of every model at once
         blended = sum(weights[name] * z for name, z in components.items())
         # Enough candidates that the brand cap can still fill k slots.
         depth = min(pool.size, k * 10)
@@ -135,6 +144,36 @@ class HybridRanker:
                        {name: float(weights[name] * z[position[item]]) for name, z in components.items()})
             for item in chosen
         ]
+
+
+def within(n: int, history: sp.csr_matrix, sequence: Optional[np.ndarray]) -> Tuple[sp.csr_matrix, Optional[np.ndarray]]:
+    """One shopper's history row and sequence as a model trained on the first ``n`` products sees them.
+
+    Products added after training (positions ``>= n``) are dropped and the row gets the model's
+    width; the usual case (nothing to drop, same width) costs a comparison.
+    """
+    if history.indices.size and history.indices.max() >= n:
+        keep = history.indices < n
+        history = sp.csr_matrix((history.data[keep], history.indices[keep], [0, int(keep.sum())]), shape=(1, n))
+    elif history.shape[1] != n:
+        history = sp.csr_matrix((history.data, history.indices, history.indptr), shape=(1, n))
+    if sequence is not None and len(sequence) and np.max(sequence) >= n:
+        sequence = np.asarray(sequence)[np.asarray(sequence) < n]
+    return history, sequence
+
+
+def _known_scores(model: RecommenderModel, history: sp.csr_matrix, pool: np.ndarray, user: Optional[int],
+                  sequence: Optional[np.ndarray]) -> np.ndarray:
+    """z-scores of ``pool`` by one model, restricted to the items it was trained on (0 for the others)."""
+    history, sequence = within(model.n_items, history, sequence)
+    known = pool < model.n_items
+    z = np.zeros(pool.size, dtype=np.float64)
+    if not known.any():
+        return z
+    values, mean, std = model.score_items(history, pool[known], user=user, sequence=sequence)
+    if np.isfinite(std) and std >= 1e-12:
+        z[known] = (values - mean) / std
+    return z
 
 
 def standardise(scores: np.ndarray) -> np.ndarray:

@@ -14,7 +14,7 @@ class Reason:
     history product this one resembles in text and specs), ``next_after``
     (``item``: the shopper's latest product, which others follow with this),
     ``matches_your_taste`` (a personal score with no single cause),
-    ``popular`` (optional ``category``, ``brand``, ``max_price``), ``fits_your_purchase`` (``item``: a
+    ``popular`` (optional ``category``, ``brand``, ``max_price``), ``fits_purchase`` (``item``: a
     product the shopper bought, which this accessory fits).
     """
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Tuple
+from typing import Dict, Optional, Tuple
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
@@ -17,6 +17,24 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 def _path_from_env(name: str, default: Path) -> Path:
     value = os.environ.get(name)
     return Path(value).expanduser().resolve() if value else default
+
+
+_UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400}
+
+
+def parse_duration(text: str) -> Optional[float]:
+    """``"6h"``, ``"30m"``, ``"90s"``, ``"1d"`` -> seconds; empty, ``0`` or ``off`` -> None; else ValueError."""
+    text = text.strip().lower()
+    if text in ("", "0", "off", "none"):
+        return None
+    unit = _UNITS.get(text[-1])
+    try:
+        value = float(text[:-1]) * unit if unit else float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        raise ValueError(f"DAOGOU_RETRAIN_EVERY must be a duration like 6h, 30m or 90s, got {text!r}")
+    return value
 
 
 @dataclass(frozen=True)
@@ -36,6 +54,8 @@ class Settings:
     models: Tuple[str, ...] = ("popularity", "als", "item_knn", "content", "gru")
     #: Shoppers whose last product is hidden to learn the blend weights (more: steadier, slower).
     validation_shoppers: int = 2000
+    #: Seconds between scheduled background retrains (``DAOGOU_RETRAIN_EVERY``: ``6h``, ``30m``); None: off.
+    retrain_every: Optional[float] = None
 
     @classmethod
     def from_env(cls) -> "Settings":
@@ -51,6 +71,19 @@ class Settings:
             seed=int(os.environ.get("DAOGOU_SEED", "0")),
             validation_shoppers=int(os.environ.get("DAOGOU_VALIDATION_SHOPPERS", "2000")),
             features_path=_path_from_env("DAOGOU_FEATURES", data_dir / "catalog" / "features.yml"),
+            retrain_every=parse_duration(os.environ.get("DAOGOU_RETRAIN_EVERY", "")),
             **({"models": tuple(m.strip() for m in os.environ["DAOGOU_MODELS"].split(",") if m.strip())}
                if os.environ.get("DAOGOU_MODELS") else {}),
         )
+
+    def to_env(self) -> Dict[str, str]:
+        """The ``DAOGOU_*`` variables that make :meth:`from_env` give these settings back in a child process."""
+        env = {
+            "DAOGOU_CATALOG": str(self.catalog_path), "DAOGOU_ALIASES": str(self.aliases_path),
+            "DAOGOU_EVENTS": str(self.events_path), "DAOGOU_MODEL_DIR": str(self.model_dir),
+            "DAOGOU_DATABASE_URL": self.database_url, "DAOGOU_SEED": str(self.seed),
+            "DAOGOU_VALIDATION_SHOPPERS": str(self.validation_shoppers), "DAOGOU_FEATURES": str(self.features_path),
+            "DAOGOU_MODELS": ",".join(self.models),
+            "DAOGOU_RETRAIN_EVERY": f"{self.retrain_every:g}s" if self.retrain_every else "off",
+        }
+        return env

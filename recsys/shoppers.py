@@ -18,7 +18,7 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, replace
-from typing import Dict, FrozenSet, Mapping, Optional, Sequence, Tuple
+from typing import Dict, FrozenSet, Mapping, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -48,8 +48,8 @@ class Shopper:
     sequence: np.ndarray
     #: Catalog positions whose latest rating from this shopper is a dislike: never recommended to them.
     disliked: FrozenSet[int]
-    #: Catalog positions of what the shopper bought, oldest first.
-    purchased: Tuple[int, ...] = ()
+    #: Catalog positions the shopper bought: not recommended again; their accessories are raised.
+    purchased: FrozenSet[int] = frozenset()
 
 
 def empty_shopper(user_id: Optional[str], n_items: int, fingerprint: Fingerprint = Fingerprint()) -> Shopper:
@@ -63,7 +63,7 @@ class Snapshot:
     fingerprints: Dict[str, Fingerprint]
     interactions: Interactions
     disliked: Dict[str, FrozenSet[int]]
-    purchased: Dict[str, Tuple[int, ...]]
+    purchased: Dict[str, FrozenSet[int]]
     #: :func:`recsys.events.data_hash` of the events read: tells whether models saw exactly these.
     events_hash: str
     n_events: int
@@ -76,7 +76,7 @@ class Snapshot:
         events = store.events_frame()
         interactions = Interactions.from_events(events, item_ids)
         disliked = {user: frozenset(items) for user, items in disliked_items(events, catalog.index).items()}
-        purchased = purchased_items(events, catalog.index)
+        purchased = {user: frozenset(items) for user, items in purchased_items(events, catalog.index).items()}
         return cls(fingerprints, interactions, disliked, purchased, data_hash(events), len(events))
 
 
@@ -101,7 +101,7 @@ class ShopperBook:
         return self._snapshot
 
     # -- trained factors ---------------------------------------------------------------------
-    def use_trained(self, shoppers: Sequence[TrainedShopper], events_hash: str) -> None:
+    def use_trained(self, shoppers: Sequence[TrainedShopper], events_hash: str) -> Dict[str, TrainedShopper]:
         """Take the shoppers a set of models was trained on (after loading or reloading models).
 
         Artefacts that did not record each shopper's events (older ones) are trusted only
@@ -116,10 +116,16 @@ class ShopperBook:
                 logger.info("models without per-shopper event counts, trained on other events: every shopper is folded in")
                 trained = {}
         self._trained = trained
+        return trained
 
-    def model_row(self, shopper: Shopper) -> Optional[int]:
-        """The shopper's row in the trained factors while their events are those the models saw, else None."""
-        trained = self._trained.get(shopper.user_id) if shopper.user_id is not None else None
+    def model_row(self, shopper: Shopper, trained_shoppers: Optional[Mapping[str, TrainedShopper]] = None) -> Optional[int]:
+        """The shopper's row in the trained factors while their events are those the models saw, else None.
+
+        ``trained_shoppers``: those of the artefact set the caller ranks with (a request holds one
+        set from start to end); by default the set taken last.
+        """
+        book = self._trained if trained_shoppers is None else trained_shoppers
+        trained = book.get(shopper.user_id) if shopper.user_id is not None else None
         if trained is None or shopper.fingerprint.empty:
             return None
         fingerprint = shopper.fingerprint
@@ -163,7 +169,7 @@ class ShopperBook:
         interactions = self._snapshot.interactions
         row = self._snapshot_rows[user_id]
         return Shopper(user_id, fingerprint, interactions.matrix[row], interactions.sequences[row],
-                       self._snapshot.disliked.get(user_id, frozenset()), self._snapshot.purchased.get(user_id, ()))
+                       self._snapshot.disliked.get(user_id, frozenset()), self._snapshot.purchased.get(user_id, frozenset()))
 
     def _from_events(self, user_id: str, fingerprint: Fingerprint, events: pd.DataFrame) -> Shopper:
         """The same aggregation training uses (:meth:`Interactions.from_events`), on one shopper's rows."""
@@ -171,9 +177,22 @@ class ShopperBook:
         if not interactions.user_ids:
             return empty_shopper(user_id, len(self._item_ids), fingerprint)
         disliked = disliked_items(events, self._catalog.index).get(user_id, set())
-        purchased = purchased_items(events, self._catalog.index).get(user_id, ())
+        purchased = purchased_items(events, self._catalog.index).get(user_id, set())
         return Shopper(user_id, fingerprint, interactions.matrix[0], interactions.sequences[0], frozenset(disliked),
-                       purchased)
+                       frozenset(purchased))
+
+    def use_catalog(self, catalog: Catalog) -> None:
+        """Serve shoppers over a grown catalog (products added while running): cached rows are rebuilt."""
+        with self._lock:
+            self._catalog = catalog
+            self._item_ids = [p.id for p in catalog.products]
+            self._nobody = empty_shopper(None, len(self._item_ids))
+            self._cache.clear()
+
+    @property
+    def width(self) -> int:
+        """How many products the shoppers built now are over."""
+        return len(self._item_ids)
 
     def forget(self, user_id: str) -> None:
         """Drop what this process keeps about the shopper (the database rows are already gone)."""

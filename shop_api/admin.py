@@ -3,38 +3,31 @@ from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends
+from starlette.concurrency import run_in_threadpool
 
-from recsys import Recommender
+from recsys import Recommender, RetrainStatus as Status
 from shop_api.auth import require_token
-from shop_api.retraining import read_state, start_retrain
 from shop_api.schemas import Health, RetrainStatus
 from shop_api.service import recommender
 
 router = APIRouter(prefix="/v1", tags=["operations"])
 
 
-def _status(rec: Recommender) -> RetrainStatus:
-    state = asdict(read_state(rec))
-    state.pop("pid")
-    return RetrainStatus(**state)
+def _status(status: Status) -> RetrainStatus:
+    return RetrainStatus(state=status.state, started_at=status.started_at, finished_at=status.finished_at,
+                         n_events=status.n_events, error=status.error)
 
 
 @router.get("/health", response_model=Health, summary="Which models serve, trained when, database reachable")
-def health(rec: Recommender = Depends(recommender)) -> Health:
-    info = rec.serving_info()
-    try:
-        retrain = _status(rec)
-    except Exception:  # the database is down: say so, don't fail
-        retrain = RetrainStatus(state="unknown", started_at=None, finished_at=None, error="database unreachable")
-    return Health(status="ok" if info.database_ok else "degraded", database=info.database_ok,
-                  models={k: dict(v) for k, v in info.models.items()}, trained_at=info.trained_at,
-                  trained_on_events=info.trained_on_events, events_now=info.events_now,
-                  catalog_hash=info.catalog_hash, products=info.products, retrain=retrain)
+async def health(rec: Recommender = Depends(recommender)) -> Health:
+    info = await run_in_threadpool(rec.health)
+    fields = {k: v for k, v in asdict(info).items() if k in Health.__fields__}
+    return Health(**{**fields, "status": "ok" if info.ok else "degraded", "database": info.database_reachable,
+                     "retrain": _status(info.retrain)})
 
 
 @router.post("/admin/retrain", response_model=RetrainStatus, status_code=202, dependencies=[Depends(require_token)],
-             summary="Retrain every model in the background; the old models serve until the new ones are written")
-def retrain(request: Request, rec: Recommender = Depends(recommender)) -> RetrainStatus:
-    start_retrain(rec, request.app.state.var_dir / "retrain.log")
-    return _status(rec)
+             summary="Retrain every model in the background; the old models serve until the new set is published")
+def retrain(rec: Recommender = Depends(recommender)) -> RetrainStatus:
+    return _status(rec.start_retrain())

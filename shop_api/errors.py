@@ -56,6 +56,7 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
-        logger.exception("unexpected error on %s %s", request.method, request.url.path)
+        route = request.scope.get("route")  # the template, never a path with a shopper id in it
+        logger.exception("unexpected error on %s %s", request.method, getattr(route, "path", "-"))
         return JSONResponse(error_body("internal", "internal error; the event log is unchanged unless a status said stored"),
                             status_code=500)

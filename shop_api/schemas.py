@@ -115,16 +115,40 @@ class RetrainStatus(BaseModel):
     state: str = Field(..., description="idle, running, succeeded or failed")
     started_at: Optional[str]
     finished_at: Optional[str]
-    error: Optional[str]
+    n_events: Optional[int] = Field(None, description="Events in the snapshot it trains on")
+    error: Optional[str] = Field(None, description="Why it failed; the old models keep serving")
 
 
 class Health(BaseModel):
-    status: str
+    status: str = Field(..., description="ok, or degraded when the database does not answer")
     database: bool
-    models: Dict[str, Dict[str, Any]]
-    trained_at: Optional[str]
-    trained_on_events: Optional[int]
-    events_now: Optional[int]
+    models: Dict[str, float] = Field(..., description="Model name -> its weight in the blend")
+    trained_at: str
+    trained_on_events: int
+    trained_on_shoppers: int
+    loaded_at: str
     catalog_hash: str
     products: int
+    deleted_products: int
+    catalog_change: int = Field(..., description="The newest catalog change applied (0: none since the catalog file)")
     retrain: RetrainStatus
+
+
+class ProductIn(BaseModel):
+    """A catalog row (the schema of data/catalog/products.jsonl); checked again by the catalog's validation."""
+
+    category: str
+    brand: str
+    model: str
+    name: Dict[str, str] = Field(..., example={"en": "Acme Phone X", "zh": "Acme 手机 X"})
+    price: float
+    list_price: Optional[float]
+    currency: str = "CNY"
+    stock: int
+    rating: Optional[float]
+    review_count: Optional[int]
+    release_year: Optional[int]
+    specs: Dict[str, Any] = {}
+    description: Optional[Dict[str, str]]
+    selling_points: Dict[str, List[str]] = {}
+    fits: List[str] = []

@@ -65,7 +65,7 @@ def test_after_a_purchase_the_item_is_gone_and_a_compatible_accessory_appears(sh
     listed = recommendations(shop_api_url, user_id=shopper, k=5)["products"]
     ids = [p["id"] for p in listed]
     assert device not in ids
-    fitting = [p for p in listed if p["reason_code"] == "fits_your_purchase"]
+    fitting = [p for p in listed if p["reason_code"] == "fits_purchase"]
     assert fitting and device in catalog.get(fitting[0]["id"]).fits, listed
 
 
@@ -198,3 +198,49 @@ def test_the_openapi_schema_documents_every_endpoint(shop_api_url):
             "/v1/products/{product_id}/accessories", "/v1/users/{user_id}/data", "/v1/users/{user_id}",
             "/v1/admin/retrain", "/v1/health"} <= paths
     assert {"EventIn", "EventBatch"} <= set(schema["components"]["schemas"])
+
+
+def new_product(product_id: str) -> dict:
+    return {"category": "headphones", "brand": "sony", "model": "WH-TEST", "price": 1999, "list_price": 2299,
+            "currency": "CNY", "stock": 20, "rating": 4.8, "review_count": 10, "release_year": 2026,
+            "name": {"en": "Sony WH-TEST noise cancelling headphones", "zh": "索尼 WH-TEST 降噪耳机"},
+            "specs": {"anc": True, "wireless": True, "form": "over-ear", "battery_hours": 40},
+            "description": {"en": "Over-ear noise cancelling headphones.", "zh": "头戴式降噪耳机。"},
+            "selling_points": {"en": ["noise cancelling"], "zh": ["降噪"]}, "fits": []}
+
+
+def test_a_product_added_by_put_is_similar_and_recommendable_and_a_deleted_one_never_returns(shop_api_url, api_token):
+    auth = {"Authorization": f"Bearer {api_token}"}
+    product_id = f"headphones-sony-wh-test-{uuid.uuid4().hex[:6]}"
+    assert requests.put(f"{shop_api_url}/v1/products/{product_id}", json=new_product(product_id), timeout=30).status_code == 401
+    response = requests.put(f"{shop_api_url}/v1/products/{product_id}", json=new_product(product_id), headers=auth, timeout=30)
+    assert response.status_code == 200, response.text
+    similar = requests.get(f"{shop_api_url}/v1/products/{ANC_HEADPHONES[0]}/similar", params={"k": 50}, timeout=30).json()
+    assert product_id in [p["id"] for p in similar]
+    own = requests.get(f"{shop_api_url}/v1/products/{product_id}/similar", params={"k": 5}, timeout=30).json()
+    assert own and all(p["category"] == "headphones" for p in own)
+    listed = recommendations(shop_api_url, category="headphones", brand="sony", min_price=1900, max_price=2100, k=5)["products"]
+    assert product_id in [p["id"] for p in listed]
+    # Withdrawn: never recommended again, but a shopper's history keeps it.
+    shopper = f"hist-{uuid.uuid4().hex[:6]}"
+    post(shop_api_url, api_token, view(shopper, product_id))
+    assert requests.delete(f"{shop_api_url}/v1/products/{product_id}", headers=auth, timeout=30).status_code == 204
+    listed = recommendations(shop_api_url, category="headphones", brand="sony", min_price=1900, max_price=2100, k=5)["products"]
+    assert product_id not in [p["id"] for p in listed]
+    similar = requests.get(f"{shop_api_url}/v1/products/{ANC_HEADPHONES[0]}/similar", params={"k": 50}, timeout=30).json()
+    assert product_id not in [p["id"] for p in similar]
+    history = requests.get(f"{shop_api_url}/v1/users/{shopper}/data", headers=auth, timeout=30).json()["events"]
+    assert [e["product_id"] for e in history] == [product_id]
+    assert requests.delete(f"{shop_api_url}/v1/products/{product_id}", headers=auth, timeout=30).status_code == 404
+
+
+@pytest.mark.parametrize("change, field", [({"price": -5}, "price"), ({"category": "spaceship"}, "category"),
+                                           ({"brand": "nobody"}, "brand"), ({"fits": ["no-such-product"]}, "fits")])
+def test_a_bad_product_is_refused_naming_the_field_and_nothing_changes(shop_api_url, api_token, change, field):
+    auth = {"Authorization": f"Bearer {api_token}"}
+    product_id = f"headphones-bad-{uuid.uuid4().hex[:6]}"
+    response = requests.put(f"{shop_api_url}/v1/products/{product_id}", json={**new_product(product_id), **change},
+                            headers=auth, timeout=30)
+    assert response.status_code == 422, response.text
+    assert field in response.json()["error"]["message"]
+    assert requests.get(f"{shop_api_url}/v1/products/{product_id}", timeout=30).status_code == 404

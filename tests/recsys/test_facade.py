@@ -86,13 +86,23 @@ def test_trained_models_are_loaded_not_retrained(small_settings, small_recommend
 
 
 def test_models_for_another_catalog_are_refused_then_retrained(small_settings, small_recommender):
-    rows = [dict(r) for r in SMALL_CATALOG] + [make_product("phone-xiaomi-new", "phone", "xiaomi", 1999)]
+    # A product inserted before others moves their positions: the models would score the wrong items.
+    rows = [make_product("phone-xiaomi-new", "phone", "xiaomi", 1999)] + [dict(r) for r in SMALL_CATALOG]
     write_catalog(small_settings.catalog_path.parent, rows)
     with pytest.raises(ArtifactError, match="another catalog"):
         Recommender.from_settings(small_settings, train_if_missing=False)
     retrained = Recommender.from_settings(small_settings, train_if_missing=True)
     assert "phone-xiaomi-new" in retrained.catalog
     assert retrained.store.product_count() == len(rows)
+
+
+def test_products_appended_to_the_catalog_file_are_served_by_the_trained_models(small_settings, small_recommender):
+    """Positions of the trained products do not move, so the models serve on; the new one is scored by content."""
+    rows = [dict(r) for r in SMALL_CATALOG] + [make_product("phone-xiaomi-new", "phone", "xiaomi", 1999)]
+    write_catalog(small_settings.catalog_path.parent, rows)
+    loaded = Recommender.from_settings(small_settings, train_if_missing=False)
+    assert loaded.health().trained_on_products == len(SMALL_CATALOG) and len(loaded.catalog) == len(rows)
+    assert "phone-xiaomi-new" in ids(loaded.similar("phone-xiaomi-b", k=5))
 
 
 def test_a_new_shoppers_clicks_shape_their_next_recommendation(small_recommender):

@@ -74,4 +74,4 @@ def test_after_a_purchase_the_item_is_gone_and_an_accessory_that_fits_it_appears
     ids = [r.product.id for r in shown]
     assert device not in ids
     assert accessory_id in ids
-    assert next(r for r in shown if r.product.id == accessory_id).reason.code == "fits_your_purchase"
+    assert next(r for r in shown if r.product.id == accessory_id).reason.code == "fits_purchase"
