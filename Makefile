@@ -48,10 +48,8 @@ train: $(INSTALLED)  ## retrain everything from scratch
 run: models  ## start the action server (:5055), Rasa (:5005, REST + socket.io + HTTP API with a token) and the shop API (:8000)
 	$(PY) -m daogou_server run
 
-shell: models  ## chat in the terminal (starts the action server in the background)
-	@mkdir -p var; $(PY) -m actions.serve --port 5055 > var/actions.log 2>&1 & \
-	  trap "kill $$! 2>/dev/null" EXIT; \
-	  $(RASA) shell --model $(RASA_MODEL) --endpoints endpoints.yml
+shell: models  ## chat in the terminal (the launcher starts the action server beside it, log in var/logs/)
+	$(PY) -m daogou_server shell
 
 test: models $(SPARK_INSTALLED)  ## the whole suite, on two workers (a file's tests share one worker, so module fixtures start once)
 	$(PY) -m pytest -n 2 --dist loadfile

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -16,7 +17,7 @@ from typing import Optional, Sequence
 
 from daogou_server.processes import ServerError, ServerGroup
 from daogou_server.secrets import local_tokens
-from daogou_server.stack import PROJECT_ROOT, StackConfig, servers
+from daogou_server.stack import BIN, PROJECT_ROOT, StackConfig, servers
 
 STARTUP_TIMEOUT_S = 600
 
@@ -45,14 +46,33 @@ def banner(config: StackConfig) -> str:
     ])
 
 
-def run(argv: Optional[Sequence[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m daogou_server run", description=__doc__)
+def _arguments(command: str, argv: Optional[Sequence[str]]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog=f"python -m daogou_server {command}", description=__doc__)
     parser.add_argument("--model", default=str(PROJECT_ROOT / "models" / "rasa" / "daogou.tar.gz"))
     parser.add_argument("--rasa-port", type=int, default=5005)
     parser.add_argument("--action-port", type=int, default=5055)
     parser.add_argument("--api-port", type=int, default=8000)
-    args = parser.parse_args(argv)
-    config = config_from_env(args)
+    return parser.parse_args(argv)
+
+
+def shell(argv: Optional[Sequence[str]] = None) -> int:
+    """``make shell``: the action server as ``make run`` starts it (its log in ``var/logs/actions.log``), and
+    ``rasa shell`` in the foreground on the same endpoints and conversation store; leaving the shell stops both."""
+    config = config_from_env(_arguments("shell", argv))
+    actions = [spec for spec in servers(config) if spec.name == "actions"]
+    try:
+        with ServerGroup(actions, config.var_dir / "logs", STARTUP_TIMEOUT_S):
+            return subprocess.call([str(BIN / "rasa"), "shell", "--model", str(config.rasa_model),
+                                    "--endpoints", str(config.var_dir / "endpoints.yml")], cwd=PROJECT_ROOT)
+    except ServerError as exc:
+        print(f"could not start the action server: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:  # Ctrl-C reaches both; the action server has been stopped on the way out
+        return 0
+
+
+def run(argv: Optional[Sequence[str]] = None) -> int:
+    config = config_from_env(_arguments("run", argv))
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
         with ServerGroup(servers(config), config.var_dir / "logs", STARTUP_TIMEOUT_S, echo=True) as group:
@@ -60,7 +80,8 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
             while True:
                 for name, server in group.servers.items():
                     if server.process.poll() is not None:
-                        print(f"{name} exited with {server.process.returncode}; stopping the others", file=sys.stderr)
+                        print(f"{name} exited with {server.process.returncode}; stopping the others. Its last lines:\n"
+                              f"{server.log_tail()}", file=sys.stderr)
                         return 1
                 time.sleep(1)
     except ServerError as exc:

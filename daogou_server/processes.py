@@ -97,7 +97,7 @@ class Server:
     def __init__(self, spec: ServerSpec, log_dir: Path, echo: bool = False):
         self.spec = spec
         self.log_path = log_dir / f"{spec.name}.log"
-        self._log = self.log_path.open("w")
+        self._log = self.log_path.open("a")  # a restarted server keeps its earlier lines
         self.started = time.monotonic()
         self.ready_s: Optional[float] = None
         self.process = subprocess.Popen(
@@ -169,13 +169,28 @@ class ServerGroup:
         self.specs, self.log_dir, self.startup_timeout_s, self.echo = list(specs), log_dir, startup_timeout_s, echo
         self.servers: Dict[str, Server] = {}
 
+    def start(self, spec: ServerSpec) -> "Server":
+        """Start one server and wait for its health check (also how :meth:`restart` brings one back)."""
+        server = Server(spec, self.log_dir, self.echo)
+        self.servers[spec.name] = server
+        server.wait_until_up(self.startup_timeout_s)
+        return server
+
+    def restart(self, name: str, kill: bool = False) -> "Server":
+        """Stop server ``name`` (``kill``: SIGKILL its process group at once, as a crash would) and start it again;
+        the fault tests use it to check that a conversation survives its servers."""
+        old = self.servers[name]
+        if kill and old.process.poll() is None:
+            os.killpg(old.process.pid, signal.SIGKILL)
+            old.process.wait()
+        old.stop()
+        return self.start(old.spec)
+
     def __enter__(self) -> "ServerGroup":
         self.log_dir.mkdir(parents=True, exist_ok=True)
         try:
             for spec in self.specs:
-                server = Server(spec, self.log_dir, self.echo)
-                self.servers[spec.name] = server
-                server.wait_until_up(self.startup_timeout_s)
+                self.start(spec)
         except BaseException:
             self.__exit__(None, None, None)
             raise

@@ -30,13 +30,23 @@ def workdir(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def stack(workdir) -> Iterator[StackConfig]:
+def stack_config(workdir) -> StackConfig:
     assert RASA_MODEL.exists(), "no trained Rasa model: run `make models` (make test does)"
-    config = StackConfig(rasa_model=RASA_MODEL, var_dir=workdir, rasa_token=secrets.token_urlsafe(16),
-                         api_token=secrets.token_urlsafe(16), rasa_port=free_port(), action_port=free_port(),
-                         api_port=free_port())
-    with ServerGroup(servers(config), workdir / "logs", STARTUP_SECONDS):
-        yield config
+    return StackConfig(rasa_model=RASA_MODEL, var_dir=workdir, rasa_token=secrets.token_urlsafe(16),
+                       api_token=secrets.token_urlsafe(16), rasa_port=free_port(), action_port=free_port(),
+                       api_port=free_port())
+
+
+@pytest.fixture(scope="module")
+def server_group(stack_config) -> Iterator[ServerGroup]:
+    """The running servers themselves (logs in ``workdir/logs``, ``restart`` for the fault tests)."""
+    with ServerGroup(servers(stack_config), stack_config.var_dir / "logs", STARTUP_SECONDS) as group:
+        yield group
+
+
+@pytest.fixture(scope="module")
+def stack(stack_config, server_group) -> StackConfig:
+    return stack_config
 
 
 @pytest.fixture(scope="module")
