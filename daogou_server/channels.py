@@ -24,6 +24,8 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
+from daogou_server.action_failure import politely
+
 logger = logging.getLogger(__name__)
 
 #: A message longer than this is cut (a shopper types far less; the REST channel's NLU sees the same cap).
@@ -52,6 +54,7 @@ class DaogouSocketIOInput(SocketIOInput):
         return DaogouSocketIOOutput(self.sio, self.bot_message_evt) if self.sio is not None else None
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        on_new_message = politely(on_new_message)  # "one moment" when an action fails, as on REST
         blueprint = super().blueprint(on_new_message)
         sio = self.sio
 
