@@ -29,6 +29,9 @@ logger = logging.getLogger(__name__)
 
 Events = List[Dict[Text, Any]]
 
+#: Input channels that cannot draw a custom payload: they get the rendered text alone.
+TEXT_ONLY_CHANNELS = frozenset({"cmdline"})
+
 
 @dataclass
 class Turn:
@@ -52,9 +55,15 @@ class Turn:
         self.dispatcher.utter_message(text=t(self.language, key, **params))
 
     def show(self, text: str, payload: Dict[str, Any]) -> None:
-        """Send a rendered answer: the text for the terminal, the payload web and REST clients draw as cards."""
+        """Send a rendered answer: the text for every channel, the payload for those that draw it as cards.
+
+        The terminal (``rasa shell``, input channel ``cmdline``) prints a custom payload as raw JSON, and
+        the text already holds the list or comparison, so there it gets the text alone. This is the one
+        place that decides it: every action's rendered answer passes through here.
+        """
         self.dispatcher.utter_message(text=text)
-        self.dispatcher.utter_message(json_message=payload)
+        if self.tracker.get_latest_input_channel() not in TEXT_ONLY_CHANNELS:
+            self.dispatcher.utter_message(json_message=payload)
 
     def entity(self, name: str) -> Optional[str]:
         value = next(self.tracker.get_latest_entity_values(name), None)
