@@ -15,7 +15,7 @@ def post(rasa_url: str, body: dict) -> list:
     return response.json()
 
 
-@pytest.mark.parametrize("sender, message", [("schema-en", "recommend me a laptop"), ("schema-zh", "推荐一款笔记本电脑")])
+@pytest.mark.parametrize("sender, message", [("schema-en", "recommend me a phone under 3000"), ("schema-zh", "推荐一款3000元以内的手机")])
 def test_recommendation_then_comparison_match_the_schemas(rasa_url, sender, message):
     metadata = {"shopper_id": sender, "locale": sender[-2:], "page": {"product_id": None, "cart": []}}
     replies = post(rasa_url, {"sender": sender, "message": message, "metadata": metadata})
