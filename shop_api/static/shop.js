@@ -12,7 +12,13 @@ const Shop = (() => {
           details: "详情", compare: "对比", similar: "相似", specs: "参数", also_like: "猜你喜欢",
           fits_with: "搭配", offline: "连接已断开，正在重连…", switch: "English" },
   };
-  const COLORS = { phone: "#457b9d", laptop: "#2a9d8f", headphones: "#e9c46a", bike: "#f4a261", shoes: "#e76f51" };
+  const CATEGORIES = {
+    phone: ["Phones", "手机", "#457b9d"], laptop: ["Laptops", "笔记本电脑", "#2a9d8f"], tablet: ["Tablets", "平板", "#8d99ae"],
+    headphones: ["Headphones", "耳机", "#e9c46a"], smartwatch: ["Smartwatches", "智能手表", "#f4a261"],
+    camera: ["Cameras", "相机", "#6d597a"], monitor: ["Monitors", "显示器", "#264653"], tv: ["TVs", "电视", "#e76f51"],
+    speaker: ["Speakers", "音箱", "#b5838d"], accessory: ["Accessories", "配件", "#999999"],
+  };
+  const COLORS = Object.fromEntries(Object.entries(CATEGORIES).map(([k, v]) => [k, v[2]]));
   const state = {
     lang: localStorage.getItem("daogou.lang") || ((navigator.language || "en").toLowerCase().startsWith("zh") ? "zh" : "en"),
     shopper: localStorage.getItem("daogou.shopper") || newId(),
@@ -69,7 +75,7 @@ const Shop = (() => {
     fillFilters(page.products);
   }
   function fillFilters(products) {
-    for (const [id, key] of [["f-category", "category"], ["f-brand", "brand"]]) {
+    for (const [id, key] of [["f-brand", "brand"]]) {
       const select = document.getElementById(id);
       const known = new Set(Array.from(select.options, o => o.value));
       for (const p of products) if (!known.has(p[key])) { known.add(p[key]); select.append(el("option", { value: p[key] }, p[key])); }
@@ -101,6 +107,10 @@ const Shop = (() => {
     for (const node of document.querySelectorAll("[data-i18n]")) node.textContent = t(node.dataset.i18n);
     for (const node of document.querySelectorAll("[data-i18n-placeholder]")) node.placeholder = t(node.dataset.i18nPlaceholder);
     document.getElementById("lang").textContent = t("switch");
+    const select = document.getElementById("f-category"), chosen = select.value;
+    select.replaceChildren(el("option", { value: "" }, t("all_categories")),
+      ...Object.entries(CATEGORIES).map(([k, v]) => el("option", { value: k }, v[state.lang === "zh" ? 1 : 0])));
+    select.value = chosen;
     renderCart();
   }
   document.getElementById("lang").addEventListener("click", () => {

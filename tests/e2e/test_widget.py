@@ -1,6 +1,6 @@
 """The demo shop and its chat widget in headless Chromium (Debian's), against the running stack.
 
-Browse products of one category, chat in English and in Chinese, compare two cards, add one to the
+Browse three phones, chat in English and in Chinese, compare two cards, add one to the
 cart, reload; and the browser never asks anything of a machine other than this one.
 """
 from __future__ import annotations
@@ -29,7 +29,7 @@ def test_shop_and_chat(browser, shop_api_url, rasa_url):
     page = browser.new_page(locale="en-US", viewport={"width": 1280, "height": 900})
     page.on("request", lambda r: hosts.append(urlparse(r.url).hostname) if r.url.startswith("http") else None)
     page.goto(f"{shop_api_url}/?rasa={rasa_url}")
-    page.select_option("#f-category", "laptop")
+    page.select_option("#f-category", "phone")
     expect(page.locator("#view .card").first).to_be_visible()
     for i in range(3):
         page.locator("#view .grid .card a.open").nth(i).click()
