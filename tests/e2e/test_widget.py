@@ -44,9 +44,12 @@ def test_shop_and_chat(browser, shop_api_url, rasa_url):
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / "shop-chat-en.png"))
 
+    page.click("#lang")
+    expect(page.locator("#chat-toggle")).to_have_text("问导购")
     page.fill("#chat-input", "推荐一款3000元以内的手机")
     page.keyboard.press("Enter")
     expect(page.locator("#chat-log li.bot .text", has_text="为你推荐")).to_be_visible(timeout=60_000)
+    expect(page.locator("#chat-log li.bot .cards").last.locator(".add").first).to_have_text("加入购物车")
     page.screenshot(path=str(SCREENSHOTS / "shop-chat-zh.png"))
 
     last = page.locator("#chat-log li.bot .cards").last
