@@ -29,9 +29,8 @@ logger = logging.getLogger(__name__)
 
 Events = List[Dict[Text, Any]]
 
-
-#: Channels that show text only (Rasa's console channel, which ``rasa shell`` uses, is named "cmdline").
-TEXT_ONLY_CHANNELS = ("cmdline",)
+#: Input channels that cannot draw a custom payload: they get the rendered text alone.
+TEXT_ONLY_CHANNELS = frozenset({"cmdline"})
 
 
 @dataclass
@@ -56,10 +55,11 @@ class Turn:
         self.dispatcher.utter_message(text=t(self.language, key, **params))
 
     def show(self, text: str, payload: Dict[str, Any]) -> None:
-        """Send a rendered answer: the text, and the payload web and REST clients draw as cards.
+        """Send a rendered answer: the text for every channel, the payload for those that draw it as cards.
 
-        ``rasa shell`` prints a custom payload as raw JSON; the text already holds the list or the table
-        in the shopper's language, so the terminal gets the text alone.
+        The terminal (``rasa shell``, input channel ``cmdline``) prints a custom payload as raw JSON, and
+        the text already holds the list or comparison, so there it gets the text alone. This is the one
+        place that decides it: every action's rendered answer passes through here.
         """
         self.dispatcher.utter_message(text=text)
         if self.tracker.get_latest_input_channel() not in TEXT_ONLY_CHANNELS:

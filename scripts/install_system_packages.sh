@@ -2,7 +2,7 @@
 # Debian packages the tests and the production profile use, installed only where missing.
 # Run as root (CI) or through sudo; nothing here downloads at run time afterwards.
 set -euo pipefail
-packages=(chromium postgresql redis-server nginx openjdk-17-jre-headless)
+packages=(chromium fonts-wqy-zenhei postgresql redis-server nginx openjdk-17-jre-headless)
 missing=()
 for p in "${packages[@]}"; do
   dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -8,13 +8,14 @@ from rasa_sdk.executor import CollectingDispatcher
 
 
 def tracker(text: str, intent: str = "request_recommendation", entities: Optional[List[Dict[str, Any]]] = None,
-            sender: str = "shopper-test", slots: Optional[Dict[str, Any]] = None) -> Tracker:
+            sender: str = "shopper-test", slots: Optional[Dict[str, Any]] = None,
+            input_channel: Optional[str] = None) -> Tracker:
     latest = {"text": text, "intent": {"name": intent, "confidence": 0.98}, "entities": entities or []}
     return Tracker(
         sender_id=sender,
         slots=slots or {},
         latest_message=latest,
-        events=[{"event": "user", "text": text, "parse_data": latest}],
+        events=[{"event": "user", "text": text, "parse_data": latest, "input_channel": input_channel}],
         paused=False,
         followup_action=None,
         active_loop={},
