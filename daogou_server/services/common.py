@@ -30,7 +30,7 @@ def wait_until(ready: Callable[[], bool], process: subprocess.Popen, name: str, 
         try:
             if ready():
                 return
-        except OSError:
+        except Exception:  # noqa: BLE001 - refused or reset while starting: not ready yet
             pass
         time.sleep(0.1)
     raise ServiceError(f"{name} was not ready after {timeout_s:.0f} s")
