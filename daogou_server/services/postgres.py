@@ -14,6 +14,7 @@ import shutil
 import socket
 import subprocess
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
@@ -108,6 +109,10 @@ class LocalPostgres:
         """Fast shutdown: open connections are cut, as in a real outage. Data stays for `start()`."""
         stop_process(self._process)
         self._process = None
+        # As root the child is `runuser`, which may return before postgres has let go of its lock file.
+        deadline = time.monotonic() + 30
+        while self.root is not None and (self.data_dir / "postmaster.pid").exists() and time.monotonic() < deadline:
+            time.sleep(0.1)
 
     def restart(self) -> None:
         self.stop()
