@@ -9,7 +9,8 @@ and run the conversation at once: one message's events are lost or doubled
 
 How: every step here is a single atomic Redis command, so no server can undo
 another's write.
-- The ticket number comes from `INCR` on a per-conversation counter.
+- The ticket number comes from `INCR` on a per-conversation counter, in one Lua script with its
+  queue entry and liveness key.
 - The queue is a sorted set (score = ticket number); a holder's liveness is a
   separate key with the lock lifetime as its expiry (`SET ... PX`).
 - A waiter is served when its ticket is the lowest in the queue; a ticket at
@@ -36,6 +37,18 @@ POLL_INTERVAL_S = 0.02  # Rasa's default one-second poll would add up to a secon
 COUNTER_TTL_MS = 24 * 3600 * 1000  # an idle conversation's counter goes; tickets live seconds, not a day
 
 
+# Number, liveness key and queue entry in one step: were the queue entry added after the number, a
+# later ticket could find itself alone at the head and be served beside this one.
+ISSUE_TICKET = """
+local ticket = redis.call('INCR', KEYS[1])
+redis.call('PEXPIRE', KEYS[1], ARGV[1])
+redis.call('SET', KEYS[3] .. ticket, 1, 'PX', ARGV[2])
+redis.call('ZADD', KEYS[2], ticket, ticket)
+redis.call('PEXPIRE', KEYS[2], ARGV[1])
+return ticket
+"""
+
+
 class AtomicRedisLockStore(RedisLockStore):
     """`RedisLockStore` with atomic, first-come-first-served tickets shared by every Rasa server."""
 
@@ -53,13 +66,8 @@ class AtomicRedisLockStore(RedisLockStore):
         """Take the next ticket and queue it; a Redis failure becomes Rasa's `LockError`."""
         counter, queue, ticket_prefix = self._keys(conversation_id)
         try:
-            ticket = int(self.red.incr(counter))
-            pipe = self.red.pipeline(transaction=True)
-            pipe.pexpire(counter, COUNTER_TTL_MS)
-            pipe.set(ticket_prefix + str(ticket), 1, px=max(1, int(lock_lifetime * 1000)))
-            pipe.zadd(queue, {str(ticket): ticket})
-            pipe.pexpire(queue, COUNTER_TTL_MS)
-            pipe.execute()
+            ticket = int(self.red.eval(ISSUE_TICKET, 3, counter, queue, ticket_prefix,
+                                       COUNTER_TTL_MS, max(1, int(lock_lifetime * 1000))))
         except Exception as error:  # redis.ConnectionError, TimeoutError: the lock store is unavailable
             raise LockError(f"Lock store unavailable while issuing a ticket: {type(error).__name__}") from error
         return ticket

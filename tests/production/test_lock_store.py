@@ -20,7 +20,7 @@ from rasa.utils.endpoints import EndpointConfig
 
 from daogou_server.lock_store import AtomicRedisLockStore
 
-MESSAGES_PER_SERVER = 12
+MESSAGES_PER_SERVER = 20
 
 
 def make_store(redis_server, prefix: str) -> AtomicRedisLockStore:
@@ -50,7 +50,7 @@ def run_server(store: AtomicRedisLockStore, shared: redis_lib.Redis, sender: str
     asyncio.run(main())
 
 
-@pytest.mark.parametrize("round_", range(3))
+@pytest.mark.parametrize("round_", range(6))
 def test_two_servers_one_shopper_nothing_lost_or_doubled(redis_server, round_: int) -> None:
     shared = redis_lib.Redis(host="127.0.0.1", port=redis_server.port, db=1)
     shared.flushdb()
