@@ -58,7 +58,11 @@ class LocalPostgres:
             self._as_owner([_bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port),
                             "-h", "127.0.0.1", "-k", str(self.root / "sock"), "-c", "fsync=off"]),
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_until(self._accepts, self._process, f"PostgreSQL on port {self.port}")
+        try:
+            wait_until(self._accepts, self._process, f"PostgreSQL on port {self.port}")
+        except Exception:
+            self.stop()  # never leave a half-started server behind
+            raise
         return self
 
     def _init_cluster(self) -> None:

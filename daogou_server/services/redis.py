@@ -29,7 +29,11 @@ class LocalRedis:
             [find_binary("redis-server", ["/usr/bin/redis-server"]), "--bind", "127.0.0.1", "--port",
              str(self.port), "--save", "", "--appendonly", "no", "--dir", str(self.root)],
             stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        wait_until(self._pings, self._process, f"Redis on port {self.port}")
+        try:
+            wait_until(self._pings, self._process, f"Redis on port {self.port}")
+        except Exception:
+            self.stop()  # never leave a half-started server behind
+            raise
         return self
 
     def _pings(self) -> bool:
