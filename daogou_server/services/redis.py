@@ -1,0 +1,64 @@
+"""A throwaway Redis server on 127.0.0.1 (no persistence) for Rasa's lock store in the profile and tests."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+from daogou_server.services.common import find_binary, free_port, stop_process, wait_until
+
+
+@dataclass
+class LocalRedis:
+    """One redis-server: `start()`, `url()`, `stop()`, `restart()` (same port, so clients can reconnect)."""
+
+    port: int = field(default_factory=free_port)
+    root: Optional[Path] = None
+    _process: Optional[subprocess.Popen] = None
+    _own_root: bool = False
+
+    def start(self) -> "LocalRedis":
+        if self.root is None:
+            self.root = Path(tempfile.mkdtemp(prefix="daogou-redis-"))
+            self._own_root = True
+        log = open(self.root / "redis.log", "ab")
+        self._process = subprocess.Popen(
+            [find_binary("redis-server", ["/usr/bin/redis-server"]), "--bind", "127.0.0.1", "--port",
+             str(self.port), "--save", "", "--appendonly", "no", "--dir", str(self.root)],
+            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until(self._pings, self._process, f"Redis on port {self.port}")
+        except Exception:
+            self.stop()  # never leave a half-started server behind
+            raise
+        return self
+
+    def _pings(self) -> bool:
+        import redis
+
+        return bool(redis.Redis(host="127.0.0.1", port=self.port, socket_timeout=1).ping())
+
+    def url(self, db: int = 0) -> str:
+        return f"redis://127.0.0.1:{self.port}/{db}"
+
+    def stop(self) -> None:
+        stop_process(self._process)
+        self._process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def destroy(self) -> None:
+        self.stop()
+        if self._own_root and self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self) -> "LocalRedis":
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()

@@ -1,0 +1,93 @@
+"""The conversation store on PostgreSQL as on SQLite: forget me, retention, and a database outage."""
+from __future__ import annotations
+
+import asyncio
+import time
+from pathlib import Path
+
+import pytest
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, SlotSet
+
+from daogou_server.retention import prune_conversations, retention_days
+from daogou_server.tracker_store import ForgettingSQLTrackerStore, last_forget_index
+from tests.server.test_tracker_store import conversation, say
+
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(PROJECT_ROOT / "domain.yml"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def make_store(request, tmp_path, domain):
+    """A factory of stores on one database (a new store is as after a server restart)."""
+    if request.param == "sqlite":
+        return lambda: ForgettingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(tmp_path / "c.db"))
+    postgres = request.getfixturevalue("postgres")
+    name = f"conv_{abs(hash(request.node.name)) % 10**8}"
+    postgres.create_database(name)
+    return lambda: ForgettingSQLTrackerStore(domain=domain, dialect="postgresql", host="127.0.0.1",
+                                             port=postgres.port, username=postgres.user, db=name)
+
+
+def stored_texts(store: ForgettingSQLTrackerStore, sender: str) -> list:
+    with store.session_scope() as session:
+        rows = session.query(store.SQLEvent).filter(store.SQLEvent.sender_id == sender).all()
+        return [row.data for row in rows]
+
+
+def test_forget_me_erases_only_that_shopper(make_store, domain):
+    store = make_store()
+    asyncio.run(store.save(conversation("b", domain, "a phone under 3000", "secret words")))
+    asyncio.run(store.save(conversation("c", domain, "hello")))
+    tracker = asyncio.run(store.retrieve("b"))
+    say(tracker, domain, "forget me", ActionExecuted("action_forget_me"), SlotSet("last_recommendations", None))
+    asyncio.run(store.save(tracker))
+    again = make_store()
+    assert not any("secret words" in data for data in stored_texts(again, "b"))
+    assert any("hello" in data for data in stored_texts(again, "c"))
+    assert last_forget_index(asyncio.run(again.retrieve("b"))) == 0
+
+
+def test_retention_prunes_idle_conversations_only(make_store, domain):
+    store = make_store()
+    asyncio.run(store.save(conversation("old", domain, "hi")))
+    asyncio.run(store.save(conversation("new", domain, "hi")))
+    later = time.time() + 10 * 86400  # ten days on, "new" speaks again
+    with store.session_scope() as session:
+        session.query(store.SQLEvent).filter(store.SQLEvent.sender_id == "new").update(
+            {store.SQLEvent.timestamp: later})
+        session.commit()
+    result = prune_conversations(store, older_than_days=5, now=later)
+    assert result.conversations == 1 and result.events > 0
+    assert stored_texts(store, "old") == [] and stored_texts(store, "new") != []
+
+
+def test_retention_setting():
+    assert retention_days({}) is None and retention_days({"DAOGOU_CONVERSATION_RETENTION_DAYS": "0"}) is None
+    assert retention_days({"DAOGOU_CONVERSATION_RETENTION_DAYS": "30"}) == 30
+    with pytest.raises(ValueError, match="number of days"):
+        retention_days({"DAOGOU_CONVERSATION_RETENTION_DAYS": "a month"})
+
+
+def test_postgres_down_then_back_without_restarting_the_store(postgres, domain):
+    name = postgres.create_database("outage")
+    del name
+    store = ForgettingSQLTrackerStore(domain=domain, dialect="postgresql", host="127.0.0.1",
+                                      port=postgres.port, username=postgres.user, db="outage")
+    asyncio.run(store.save(conversation("s", domain, "before")))
+    postgres.stop()
+    try:
+        tracker = conversation("s", domain, "during")
+        with pytest.raises(Exception) as raised:
+            asyncio.run(store.save(tracker))
+        assert "OperationalError" in type(raised.value).__name__ or "connect" in str(raised.value).lower()
+    finally:
+        postgres.start()
+    asyncio.run(store.save(conversation("t", domain, "after")))  # the same store object recovers
+    texts = stored_texts(store, "s")
+    assert any("before" in t for t in texts) and not any("during" in t for t in texts)  # nothing half-written
+    assert any("after" in t for t in stored_texts(store, "t"))
