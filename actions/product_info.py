@@ -22,9 +22,10 @@ class ActionProductInfo(ShopAction):
             return
         turn.events.append(SlotSet("last_product", product.id))
         feature = asked_feature(turn)
-        if feature is not None:  # one answer: the spec asked about, not the whole description after it
-            turn.dispatcher.utter_message(text=feature_answer(turn.language, turn.recommender.describe(product.id, feature.id)))
-        else:
+        answer = turn.recommender.describe(product.id, feature.id) if feature is not None else None
+        if answer is not None:  # one answer: the spec asked about, not the whole description after it
+            turn.dispatcher.utter_message(text=feature_answer(turn.language, answer))
+        if answer is None or not answer.known:  # nothing asked, or the spec is unknown: what we do know
             turn.show(*product_details(turn.language, product))
         # Asking about a product is interest in it: a view shapes the next recommendations.
         turn.recommender.record_event(turn.user_id, product.id, "view")
