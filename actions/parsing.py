@@ -63,12 +63,22 @@ def parse_chinese_number(text: str) -> int:
     return total + section
 
 
+#: Below this no product can be meant ("a laptop for 5 yuan", "under -500"): the shopper is asked again.
+LEAST_PLAUSIBLE_PRICE = 10.0
+
+
 @dataclass(frozen=True)
 class PriceRange:
     """A price constraint in CNY; either bound may be open."""
 
     min_price: Optional[float] = None
     max_price: Optional[float] = None
+
+    @property
+    def implausible(self) -> bool:
+        """Negative or absurdly low: worth a question back rather than a list."""
+        return (self.max_price is not None and self.max_price < LEAST_PLAUSIBLE_PRICE) or \
+            (self.min_price is not None and self.min_price < 0)
 
 
 @dataclass(frozen=True)
@@ -99,9 +109,16 @@ _CN_NEIGHBOUR_RANGE = re.compile(r"(?<![零〇一二两三四五六七八九十�
 _BUDGET_WORD = re.compile(r"(budget|price|cost|spend|yuan|rmb|预算|价格|价位|钱|元|块)", re.IGNORECASE)
 
 
+#: Markup and code are not money: "<script>alert(1)</script>", "&#49;", "'; DROP TABLE events; --".
+_MARKUP = re.compile(r"<[^<>]{0,200}>|&#?\w{1,8};|\w+\([^()]{0,40}\)")
+#: A minus or 负 right before a number (not a range's dash after another number): a negative amount.
+_NEGATIVE_SIGN = re.compile(r"(?:(?<![\d\w])-|负)\s*(?=[\d零〇一二两三四五六七八九十百千万])")
+
+
 def _normalise(text: str) -> str:
-    """NFKC folds full-width digits and signs; thousands separators go."""
+    """NFKC folds full-width digits and signs; thousands separators go; markup and code calls become spaces."""
     text = unicodedata.normalize("NFKC", text)
+    text = _MARKUP.sub(" ", text)
     return re.sub(r"(?<=\d)[,，](?=\d{3}\b)", "", text)
 
 
@@ -111,8 +128,11 @@ def _amounts(text: str) -> List[_Amount]:
         cur, num, cn, mult, unit = (match.group(g) for g in ("cur", "num", "cn", "mult", "unit"))
         if num is not None:
             value = float(num)
-            if num and match.start("num") > 0 and re.match(r"[a-z]", text[match.start("num") - 1], re.IGNORECASE):
-                continue  # part of a model name: "s23", "x100"
+            before = text[match.start("num") - 1] if match.start("num") > 0 else ""
+            if re.match(r"[a-z#_@]", before, re.IGNORECASE):
+                continue  # part of a model name or code: "s23", "x100", "#12345"
+            if re.match(r"[a-z_]", text[match.end("num"):match.end("num") + 1], re.IGNORECASE) and not (mult or unit):
+                continue  # "8848abc", "1st"
         else:
             if cn in ("一", "两", "二") and not (mult or unit):
                 continue  # "一款", "两个": an article, not an amount
@@ -129,6 +149,8 @@ def _amounts(text: str) -> List[_Amount]:
         explicit = bool(cur or mult or unit)
         if not explicit and _SPEC_UNIT.match(text, match.end()):
             continue
+        if _NEGATIVE_SIGN.search(text[max(0, match.start() - 2):match.start() + 1]):
+            value = -value
         found.append(_Amount(value * multiplier, match.start(), match.end(), explicit))
     return found
 
@@ -142,7 +164,7 @@ def parse_budget(text: str) -> Optional[PriceRange]:
     if neighbours and _CN_DIGITS[neighbours.group(2)] == _CN_DIGITS[neighbours.group(1)] + 1:
         unit = 1000 if neighbours.group(3) == "千" else 10000
         return PriceRange(min_price=float(_CN_DIGITS[neighbours.group(1)] * unit), max_price=float(_CN_DIGITS[neighbours.group(2)] * unit))
-    amounts = [a for a in _amounts(text) if a.value > 0]
+    amounts = [a for a in _amounts(text) if a.value != 0]
     if not amounts:
         return None
     # Two amounts joined by "to", "-", "到": a range.
@@ -150,7 +172,7 @@ def parse_budget(text: str) -> Optional[PriceRange]:
         if _RANGE_JOIN.match(text[first.end:second.start]):
             low, high = sorted((first.value, second.value))
             return PriceRange(min_price=low, max_price=high)
-    money = [a for a in amounts if _is_money(text, a)]
+    money = [a for a in amounts if a.value < 0 or _is_money(text, a)]
     if not money:
         return None
     amount = money[0]
@@ -223,3 +245,36 @@ def parse_refinement(text: str) -> Refinement:
     text = text or ""
     return Refinement(cheaper=bool(_CHEAPER.search(text)), pricier=bool(_PRICIER.search(text)) and not _CHEAPER.search(text),
                       other_brand=bool(_OTHER_BRAND.search(text)))
+
+
+# -- kinds of accessory -------------------------------------------------------------
+
+#: What shoppers call each ``accessory_type`` of the catalog ("stand" and "strap" have no products of their own:
+#: a stand is a charger here, a strap is not stocked, so asking for one gets the nearest with a note).
+_ACCESSORY_KINDS = {
+    "screen_protector": r"screen protector|tempered glass|glass protector|贴膜|钢化膜|保护膜|屏幕膜|膜",
+    "case": r"\bcases?\b|\bcover\b|bumper|手机壳|保护壳|保护套|壳|套",
+    "charger": r"charger|charging|power adapter|adapter|\bstand\b|充电器|充电头|快充头|适配器|支架|充电",
+    "cable": r"\bcables?\b|\bcords?\b|数据线|充电线|线",
+    "power_bank": r"power ?bank|充电宝|移动电源",
+    "memory_card": r"memory card|sd card|microsd|存储卡|内存卡|tf卡",
+    "keyboard": r"keyboard|键盘",
+    "mouse": r"\bmouse\b|\bmice\b|鼠标",
+    "strap": r"\bstraps?\b|\bbands?\b|表带|腕带",
+}
+_ACCESSORY_PATTERNS = {kind: re.compile(pattern, re.IGNORECASE) for kind, pattern in _ACCESSORY_KINDS.items()}
+
+
+def accessory_kind(text: str) -> Optional[str]:
+    """The kind of accessory asked for ("case", "charger", "screen_protector", ...), or None for any kind.
+
+    The first kind in the table that matches wins, so "screen protector" is not read as a case and
+    "charging cable" is read as a charger only when no cable word follows: cables are checked by order.
+    """
+    text = text or ""
+    if _ACCESSORY_PATTERNS["cable"].search(text) and not re.search(r"charger|充电器|充电头", text, re.IGNORECASE):
+        return "cable"
+    for kind, pattern in _ACCESSORY_PATTERNS.items():
+        if pattern.search(text):
+            return kind
+    return None

@@ -9,6 +9,7 @@ from rasa_sdk.events import SlotSet
 from recsys import Catalog, QueryError, RecommendationQuery, Recommender
 
 from actions.base import ShopAction, Turn
+from actions.shown_list import answer_about_shown
 from actions.messages import t
 from actions.render import category_list, category_name, money, render_recommendations
 from actions.recommendation_form import main_use, preferred_feature, stocked_categories
@@ -22,12 +23,18 @@ class ActionRecommendProducts(ShopAction):
         return "action_recommend_products"
 
     def respond(self, turn: Turn) -> None:
+        if answer_about_shown(turn):  # "which has the best battery?": about the list, not a new one
+            return
         recommender, language, tracker = turn.recommender, turn.language, turn.tracker
         catalog = recommender.catalog
         messages = request_messages(tracker)
         request = read_request(tracker, catalog, messages)
         stocked = stocked_categories(recommender)
 
+        if request.budget is not None and request.budget.implausible:
+            bound = request.budget.max_price if request.budget.max_price is not None else request.budget.min_price
+            turn.say("budget.implausible", amount=money(bound))
+            return
         if request.unknown_category is not None and request.category is None:
             turn.say("error.unknown_category", what=request.unknown_category, categories=category_list(language, stocked))
             return

@@ -26,7 +26,7 @@ from actions.parsing import PriceRange, Refinement, parse_budget, parse_refineme
 RECOMMENDATION_FORM = "recommendation_form"
 #: Intents whose messages describe the request itself; other messages said during the form
 #: (a FAQ, a product question) are answered and do not change it.
-REQUEST_INTENTS = frozenset({"request_recommendation", "skip", "affirm"})
+REQUEST_INTENTS = frozenset({"request_recommendation", "skip", "affirm", "greet"})  # "hi, looking for a phone"
 #: Intents that mean "no preference" when the form asks for a budget or main use.
 SKIP_INTENTS = frozenset({"skip"})
 

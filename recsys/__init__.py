@@ -12,11 +12,12 @@ from recsys.retraining import RetrainStatus
 from recsys.queries import QueryError, Recommendation, RecommendationQuery, StoredEvent
 from recsys.reasons import Reason
 from recsys.settings import Settings
-from recsys.specs import KEY_SPECS, Comparison, Feature, FeatureAnswer
+from recsys.specs import KEY_SPECS, Comparison, Feature, FeatureAnswer, feature_strength
 from recsys.taxonomy import Taxonomy, load_taxonomy
 
 __all__ = [
     "KEY_SPECS",
+    "feature_strength",
     "Catalog",
     "CatalogError",
     "Comparison",

@@ -111,9 +111,18 @@ def test_it_means_the_last_product(recommender, text):
 
 @pytest.mark.parametrize("text", ["does it have an i9?", "is it ip68", "支持 wifi6e 吗", "does it do usb4 and bt5"])
 def test_a_spec_with_digits_is_not_another_model(text):
-    """"i9" or "ip68" asks about the last product's specs; only a model code ("z99") names another product."""
+    """"i9" or "ip68" asks about the last product's specs; only a model code ("z99") names another product.
+
+    """
     messages, slots = run(ActionProductInfo(), tracker(text, "ask_product_info", slots={"last_product": "phone-xiaomi-b"}))
-    assert slots["last_product"] == "phone-xiaomi-b" and "¥2,499" in texts(messages)
+    assert slots["last_product"] == "phone-xiaomi-b" and any(n in texts(messages) for n in ("Xiaomi B", "小米 B"))
+
+
+@pytest.mark.parametrize("text", ["how big is its battery", "电池多大"])
+def test_a_spec_question_gets_one_answer(text):
+    """One answer per turn: the spec asked about, without the whole description after it (issue 20)."""
+    messages, _ = run(ActionProductInfo(), tracker(text, "ask_product_info", slots={"last_product": "phone-xiaomi-b"}))
+    assert len(messages) == 1 and "¥2,499" not in texts(messages)
 
 
 @pytest.mark.parametrize("text", ["这款手表能换表带吗", "is this laptop any good", "那个耳机多少钱"])

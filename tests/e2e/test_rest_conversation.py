@@ -93,16 +93,16 @@ SHOPPING_PATHS = {
         "ask": "recommend me a phone under 3000", "cheaper": "something cheaper", "other_brand": "another brand please",
         "info": "tell me more about the second one", "compare": "compare the first two", "cart": "add the first one to my cart",
         "show": "what do you know about me", "forget": "forget me", "switch": "actually make it a laptop",
-        "switch_budget": "under 8000",
-        "markers": {"info": "Key specs", "cart": "to your cart", "show": "stored about you", "forget": "deleted", "compare": "side by side",
+        "switch_budget": "under 8000", "confirm": "yes",
+        "markers": {"asks": "Are you sure?", "info": "Key specs", "cart": "to your cart", "show": "stored about you", "forget": "deleted", "compare": "side by side",
                     "switch": "budget for laptops"},
     },
     "zh": {
         "ask": "推荐一款3000元以内的手机", "cheaper": "有没有更便宜的", "other_brand": "换个牌子",
         "info": "第二个详细介绍一下", "compare": "前两个对比一下", "cart": "把第一个加入购物车",
         "show": "看看我的数据", "forget": "删除我的数据", "switch": "还是换成笔记本吧",
-        "switch_budget": "8000以内",
-        "markers": {"info": "主要参数", "cart": "加入购物车", "show": "存储的关于你的数据", "forget": "删除了", "compare": "对比", "switch": "买笔记本电脑的话"},
+        "switch_budget": "8000以内", "confirm": "确定",
+        "markers": {"asks": "确定要删除吗", "info": "主要参数", "cart": "加入购物车", "show": "存储的关于你的数据", "forget": "删除了", "compare": "对比", "switch": "买笔记本电脑的话"},
     },
 }
 
@@ -141,7 +141,9 @@ def test_shopping_conversation(rasa_url, workdir, catalog, language):
     assert laptops and all(p["category"] == "laptop" and p["price"] <= 8000 for p in laptops)
 
     assert path["ask"] in stored_user_texts(workdir, sender)
-    assert markers["forget"] in texts_of(say(rasa_url, sender, path["forget"]))
+    assert markers["asks"] in texts_of(say(rasa_url, sender, path["forget"]))  # nothing erased before a yes
+    assert path["ask"] in stored_user_texts(workdir, sender)
+    assert markers["forget"] in texts_of(say(rasa_url, sender, path["confirm"]))
     assert not stored_user_texts(workdir, sender)  # the stored conversation is erased too, with the request
     assert "shopper_data" not in json.dumps(say(rasa_url, sender, path["show"]))
     assert stored_user_texts(workdir, sender) == [path["show"]]
