@@ -53,6 +53,9 @@ def test_no_committed_file_assigns_a_token_like_value():
 
 
 def test_the_scan_finds_a_committed_token():
-    """The pattern above would catch a real leak (guards the scan against a regex that matches nothing)."""
-    assert ASSIGNED_SECRET.search('DAOGOU_RASA_TOKEN=Zq3xv9LrT0kP2sWm8aB1cD4e')
-    assert ASSIGNED_SECRET.search('api_key: "Zq3xv9LrT0kP2sWm8aB1cD4e"')
+    """The pattern above would catch a real leak (guards the scan against a regex that matches nothing).
+
+    The planted value is put together here, so this file holds no literal the scan would flag."""
+    planted = "Zq3xv9LrT0kP2sWm" + "8aB1cD4e"
+    assert ASSIGNED_SECRET.search(f"DAOGOU_RASA_TOKEN={planted}")
+    assert ASSIGNED_SECRET.search(f'api_key: "{planted}"')
