@@ -4,21 +4,35 @@ from __future__ import annotations
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import time
 from typing import Callable, Optional
+
+from daogou_server.processes import free_port  # noqa: F401  (re-exported: one free-port finder)
 
 
 class ServiceError(RuntimeError):
     """A local server could not be started or did not become ready; the message says which and why."""
 
 
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+class ThrowawayServer:
+    """restart, destroy and ``with`` for a local server class that defines ``start``, ``stop``, ``root``
+    and ``_own_root`` (its temporary folder, removed on destroy when it made it)."""
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def destroy(self) -> None:
+        self.stop()
+        if self._own_root and self.root is not None:
+            shutil.rmtree(self.root, ignore_errors=True)
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.destroy()
 
 
 def wait_until(ready: Callable[[], bool], process: subprocess.Popen, name: str, timeout_s: float = 30.0) -> None:

@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-from daogou_server.services.common import ServiceError, find_binary, free_port, is_root, stop_process, wait_until
+from daogou_server.services.common import (ServiceError, ThrowawayServer, find_binary, free_port, is_root, stop_process,
+                                            wait_until)
 
 RUN_AS = "postgres"
 
@@ -29,7 +30,7 @@ def _bin(name: str) -> str:
 
 
 @dataclass
-class LocalPostgres:
+class LocalPostgres(ThrowawayServer):
     """One PostgreSQL server: `start()`, `url(db)`, `create_database(name)`, `stop()`, `restart()`."""
 
     port: int = field(default_factory=free_port)
@@ -118,17 +119,3 @@ class LocalPostgres:
         while self.root is not None and (self.data_dir / "postmaster.pid").exists() and time.monotonic() < deadline:
             time.sleep(0.1)
 
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def destroy(self) -> None:
-        self.stop()
-        if self._own_root and self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> "LocalPostgres":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.destroy()

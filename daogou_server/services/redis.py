@@ -1,18 +1,17 @@
 """A throwaway Redis server on 127.0.0.1 (no persistence) for Rasa's lock store in the profile and tests."""
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from daogou_server.services.common import find_binary, free_port, stop_process, wait_until
+from daogou_server.services.common import ThrowawayServer, find_binary, free_port, stop_process, wait_until
 
 
 @dataclass
-class LocalRedis:
+class LocalRedis(ThrowawayServer):
     """One redis-server: `start()`, `url()`, `stop()`, `restart()` (same port, so clients can reconnect)."""
 
     port: int = field(default_factory=free_port)
@@ -48,17 +47,3 @@ class LocalRedis:
         stop_process(self._process)
         self._process = None
 
-    def restart(self) -> None:
-        self.stop()
-        self.start()
-
-    def destroy(self) -> None:
-        self.stop()
-        if self._own_root and self.root is not None:
-            shutil.rmtree(self.root, ignore_errors=True)
-
-    def __enter__(self) -> "LocalRedis":
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.destroy()

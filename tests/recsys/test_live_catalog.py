@@ -4,7 +4,6 @@ Two :class:`Recommender` instances on one SQLite file stand for two serving
 processes: a product added, changed or withdrawn through one, and purchases
 recorded through one, shape the other's next answer only through the database.
 """
-import shutil
 from datetime import datetime, timedelta, timezone
 
 import pandas as pd
@@ -16,27 +15,12 @@ from recsys.events import disliked_items
 from recsys.live_catalog import changes_table
 from recsys.market import MarketCounters
 from tests.conftest import make_product, settings_in, RICH_CATALOG
-
-
-def ids(recommendations):
-    return [r.product.id for r in recommendations]
-
-
-def two(settings, trained_directory):
-    shutil.copytree(trained_directory / "models", settings.model_dir)
-    shutil.copyfile(trained_directory / "daogou.db", settings.model_dir.parent / "daogou.db")
-    return (Recommender.from_settings(settings, train_if_missing=False),
-            Recommender.from_settings(settings, train_if_missing=False))
-
-
-@pytest.fixture
-def two_processes(small_settings, trained_small_directory):
-    return two(small_settings, trained_small_directory)
+from tests.recsys.conftest import ids, two_recommenders
 
 
 @pytest.fixture
 def two_rich_processes(tmp_path, trained_rich_directory):
-    return two(settings_in(tmp_path / "rich", RICH_CATALOG), trained_rich_directory)
+    return two_recommenders(settings_in(tmp_path / "rich", RICH_CATALOG), trained_rich_directory)
 
 
 def new_phone(pid="phone-xiaomi-new", price=2799.0, stock=10):

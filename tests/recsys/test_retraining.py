@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from recsys import RecommendationQuery, Recommender
+from tests.recsys.conftest import ids
 from recsys.artifacts import CURRENT_FILE, current_directory
 from recsys import retraining
 from recsys.retraining import claim, claim_scheduled_run, read_status, run_retrain
@@ -17,16 +18,6 @@ from recsys.settings import parse_duration
 QUERY = RecommendationQuery(user_id="xiaomi-fan-1", k=3)
 
 
-def ids(recommendations):
-    return [r.product.id for r in recommendations]
-
-
-@pytest.fixture
-def two_processes(small_settings, trained_small_directory):
-    shutil.copytree(trained_small_directory / "models", small_settings.model_dir)
-    shutil.copyfile(trained_small_directory / "daogou.db", small_settings.model_dir.parent / "daogou.db")
-    return (Recommender.from_settings(small_settings, train_if_missing=False),
-            Recommender.from_settings(small_settings, train_if_missing=False))
 
 
 def test_the_old_models_answer_during_a_retrain_and_the_new_set_swaps_into_both(two_processes, monkeypatch):

@@ -11,24 +11,12 @@ import sys
 import textwrap
 from pathlib import Path
 
-import pytest
 
 from recsys import RecommendationQuery, Recommender
+from tests.recsys.conftest import ids
 from recsys.store import Store
 
 
-def ids(recommendations):
-    return [r.product.id for r in recommendations]
-
-
-@pytest.fixture
-def two_processes(small_settings, trained_small_directory):
-    shutil.copytree(trained_small_directory / "models", small_settings.model_dir)
-    shutil.copyfile(trained_small_directory / "daogou.db", small_settings.model_dir.parent / "daogou.db")
-    first = Recommender.from_settings(small_settings, train_if_missing=False)
-    second = Recommender.from_settings(small_settings, train_if_missing=False)
-    assert first.shoppers is not second.shoppers and first.store.engine is not second.store.engine
-    return first, second
 
 
 def test_an_event_recorded_through_one_changes_the_others_next_recommendation(two_processes):
