@@ -74,10 +74,12 @@ const Shop = (() => {
     for (const child of children) node.append(child instanceof Node ? child : document.createTextNode(String(child)));
     return node;
   }
-  function placeholder(category) {  // a generated SVG per category: nothing fetched from outside
+  const xml = text => String(text).replace(/[&<>"']/g, c => `&#${c.charCodeAt(0)};`);
+  function placeholder(category) {  // a generated SVG per category, labelled in the page's language: nothing fetched
+    const label = (CATEGORIES[category] || [category || ""])[state.lang === "zh" ? 1 : 0] || "";
     const svg = `<svg xmlns="http://www.w3.org/2000/svg" width="160" height="100"><rect width="160" height="100" fill="${COLORS[category] || "#999"}"/>` +
-      `<text x="80" y="58" font-size="16" text-anchor="middle" fill="#fff">${encodeURIComponent(category || "").replace(/%../g, "")}</text></svg>`;
-    return el("img", { src: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg), alt: category || "" });
+      `<text x="80" y="58" font-size="16" font-family="sans-serif" text-anchor="middle" fill="#fff">${xml(label)}</text></svg>`;
+    return el("img", { src: "data:image/svg+xml;charset=utf-8," + encodeURIComponent(svg), alt: label });
   }
   const name = p => (typeof p.name === "string" ? p.name : (p.name[state.lang] || p.name.en));
   const price = p => "¥" + Number(p.price).toLocaleString("en-US");
