@@ -197,7 +197,7 @@ def test_the_openapi_schema_documents_every_endpoint(shop_api_url):
     paths = set(schema["paths"])
     assert {"/v1/events", "/v1/recommendations", "/v1/products", "/v1/products/{product_id}/similar",
             "/v1/products/{product_id}/accessories", "/v1/users/{user_id}/data", "/v1/users/{user_id}",
-            "/v1/admin/retrain", "/v1/health"} <= paths
+            "/v1/admin/retrain", "/v1/health", "/v1/shopper-session"} <= paths
     assert {"EventIn", "EventBatch"} <= set(schema["components"]["schemas"])
 
 
