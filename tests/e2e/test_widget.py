@@ -5,7 +5,7 @@ token, and they are stored), ask the chat for a recommendation without naming a 
 that browsing), in Chinese (Chinese cards), compare two cards (a table), add one to the cart (the page's
 cart changes and the cart event is stored), remove it on the cart page, lose and regain the connection,
 reload (the same conversation continues on the server), and the browser never asks anything of a
-machine other than this one.
+machine other than this one. A new shopper, who browsed nothing, is asked with quick replies.
 """
 from __future__ import annotations
 
@@ -139,3 +139,18 @@ def test_shop_and_chat(browser, shop_api_url, rasa_url, api_token):
     assert page.locator("#chat-log img[src='x']").count() == 0 and page.evaluate("window.pwned") is None
     context.close()
     assert hosts and set(hosts) <= {"127.0.0.1", "localhost"}, hosts
+
+
+def test_a_new_shopper_is_asked_with_quick_replies(browser, shop_api_url, rasa_url):
+    """Nothing browsed, no category said: the form asks, with a button per category, and a click answers."""
+    context = browser.new_context(locale="en-US")
+    page = context.new_page()
+    page.goto(f"{shop_api_url}/?rasa={rasa_url}")
+    page.click("#chat-toggle")
+    ask(page, "recommend something")
+    headphones = page.locator("#chat-log li.bot .quick button", has_text="headphones")
+    expect(headphones).to_be_visible(timeout=BOT_SECONDS)
+    headphones.click()
+    expect(page.locator("#chat-log li.user .text").last).to_have_text(headphones.inner_text())
+    expect(page.locator("#chat-log li.bot .text", has_text="budget for headphones")).to_be_visible(timeout=BOT_SECONDS)
+    context.close()
