@@ -134,6 +134,7 @@ const Shop = (() => {
   async function showProduct(id) {
     const p = await api("/products/" + encodeURIComponent(id));
     state.product = p.id;
+    track("view", p.id);  // posted while the page draws (not awaited)
     const view = document.getElementById("view"); view.replaceChildren();
     const specs = el("table", { class: "specs" });
     for (const [k, v] of Object.entries(p.specs || {})) specs.append(el("tr", {}, el("td", {}, k), el("td", {}, String(v))));
@@ -146,7 +147,6 @@ const Shop = (() => {
       for (const q of list) grid.append(card(q, [el("a", { href: "#/p/" + encodeURIComponent(q.id) }, t("details"))]));
       view.append(el("h2", {}, t(title)), grid);
     }
-    track("view", p.id);
   }
   function route() {
     const m = location.hash.match(/^#\/p\/(.+)$/);
