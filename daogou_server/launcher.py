@@ -33,9 +33,11 @@ def config_from_env(args: argparse.Namespace) -> StackConfig:
 
 def banner(config: StackConfig) -> str:
     shop = PROJECT_ROOT / "shop_api" / "static" / "index.html"
+    # The page talks to Rasa on its own host's :5005 unless told where (chat.js reads ?rasa=).
+    shop_url = f"{config.api_url}/" + ("" if config.rasa_port == 5005 else f"?rasa={config.rasa_url}")
     return "\n".join([
         "", "Daogou is running:",
-        *([f"  demo shop and chat   {config.api_url}/"] if shop.is_file() else []),
+        *([f"  demo shop and chat   {shop_url}"] if shop.is_file() else []),
         f"  shop API             {config.api_url}/v1   (docs {config.api_url}/docs)",
         f"  Rasa REST channel    {config.rasa_url}/webhooks/rest/webhook",
         f"  Rasa HTTP API        {config.rasa_url}   (?token=$DAOGOU_RASA_TOKEN)",

@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from actions.services import RecommenderUnavailable, get_recommender
 
-from shop_api import admin, errors, events, products, recommendations, users
+from shop_api import admin, errors, events, products, recommendations, sessions, users
 from shop_api.config import ApiConfig
 from shop_api.schemas import EventBatch, EventIn
 
@@ -42,7 +42,7 @@ def create_app(config: Optional[ApiConfig] = None) -> FastAPI:
     app.state.config = config
     app.state.var_dir = config.var_dir
     errors.install(app)
-    for module in (events, recommendations, products, users, admin):
+    for module in (events, sessions, recommendations, products, users, admin):
         app.include_router(module.router)
     app.add_middleware(CORSMiddleware, allow_origins=list(config.origins), allow_methods=["GET", "POST", "PUT", "DELETE"],
                        allow_headers=["Authorization", "Content-Type", "Accept-Language"], max_age=600)

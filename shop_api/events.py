@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from recsys import EventInput, EventOutcome, Recommender
-from shop_api.auth import require_token
+from shop_api.auth import require_event_writer
 from shop_api.errors import ApiError, _field_of
 from shop_api.responses import CompactJSONResponse
 from shop_api.schemas import MAX_BATCH, EventIn, EventsResponse
@@ -24,7 +24,7 @@ _BODY = {"requestBody": {"required": True, "content": {"application/json": {"sch
 MAX_BODY_BYTES = 2_000_000
 
 
-@router.post("/events", response_model=EventsResponse, dependencies=[Depends(require_token)], openapi_extra=_BODY,
+@router.post("/events", response_model=EventsResponse, dependencies=[Depends(require_event_writer)], openapi_extra=_BODY,
              responses={422: {"description": "A single event rejected, malformed JSON, or a batch over the limit"}},
              summary="Store events (idempotent by event_id)")
 async def post_events(request: Request, rec: Recommender = Depends(recommender)) -> Any:

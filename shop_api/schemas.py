@@ -45,6 +45,21 @@ class EventsResponse(BaseModel):
     results: List[EventResult]
 
 
+class ShopperSessionIn(BaseModel):
+    shopper_id: Optional[str] = Field(None, description="Only with the API token (the shop's backend): the "
+                                      "logged-in shopper to mint for. A browser leaves it out.", example="shopper-42")
+
+
+class ShopperSession(BaseModel):
+    """A shopper token: ``POST /v1/events`` with it takes only this shopper's view, cart, remove_from_cart
+    and dislike events."""
+
+    shopper_id: str = Field(..., description="The pseudonymous shopper the token is bound to: the page's and "
+                            "the chat's id (user_id of its events, the socket.io session_id).")
+    token: str = Field(..., description="Send as `Authorization: Bearer <token>`.")
+    expires_at: str = Field(..., description="ISO 8601; ask again with the old token before then to renew it.")
+
+
 class ProductCard(BaseModel):
     """A product as a list shows it, in the asked language, with why it is there."""
 

@@ -1,6 +1,7 @@
 // The chat widget: Rasa's socket.io channel (daogou_server/channels.py) through the vendored socket.io-client.
-// session_request carries the shop's shopper id, so a reload continues the conversation; every message
-// carries the page context as metadata. Bot text, cards and tables are built with textContent only.
+// session_request carries the shop's shopper id (Shop.ready: the page's shopper session), so a reload
+// continues the conversation and the chat sees the page's browsing; every message carries the page context
+// as metadata. Bot text, cards and tables are built with textContent only.
 "use strict";
 (() => {
   const { state, t, el, card, addToCart } = Shop;
@@ -14,7 +15,9 @@
   const HISTORY = "daogou.chat";
   const history = JSON.parse(sessionStorage.getItem(HISTORY) || "[]");
 
-  const socket = io(rasa, { path: "/socket.io", transports: ["websocket", "polling"], reconnection: true });
+  // Connected once the shopper is known (autoConnect off): the chat's session is the page's shopper.
+  const socket = io(rasa, { path: "/socket.io", transports: ["websocket", "polling"], reconnection: true, autoConnect: false });
+  Shop.ready.then(() => socket.connect(), () => { status.textContent = t("offline"); });
   socket.on("connect", () => { status.textContent = ""; socket.emit("session_request", { session_id: state.shopper }); });
   socket.on("disconnect", () => { status.textContent = t("offline"); });
   socket.on("connect_error", () => { status.textContent = t("offline"); });
@@ -22,7 +25,7 @@
 
   function remember(entry) { history.push(entry); sessionStorage.setItem(HISTORY, JSON.stringify(history.slice(-100))); }
   function send(text, shown = text) {
-    if (!text.trim()) return;
+    if (!text.trim() || !state.shopper) return;
     remember({ from: "user", message: { text: shown } });
     draw("user", { text: shown });
     typing.hidden = false;
@@ -50,11 +53,13 @@
         el("button", { type: "button", class: "details", onclick: () => { location.hash = "#/p/" + encodeURIComponent(p.id); } }, t("details")),
         el("button", { type: "button", class: "compare", onclick: () => pick(p) }, t("compare")),
         el("button", { type: "button", class: "similar", onclick: () => send(state.lang === "zh" ? `和${label}相似的` : `anything similar to the ${label}`) }, t("similar")),
-        el("button", { type: "button", class: "add", onclick: () => { addToCart(p.id); send(state.lang === "zh" ? `把${label}加入购物车` : `add the ${label} to my cart`); } }, t("add")),
+        // The page's cart and a cart event through the shop API (the chat's history reads it), no chat turn.
+        el("button", { type: "button", class: "add", onclick: () => { addToCart(p.id); note(`${t("added")} ${label}`); } }, t("add")),
       ]));
     }
     return row;
   }
+  function note(text) { remember({ from: "note", message: { text } }); draw("note", { text }); }
   let picked = null;
   function pick(p) {  // two clicks on "compare" ask for the two products side by side
     if (!picked || picked.id === p.id) { picked = p; return; }

@@ -6,6 +6,7 @@ changes nothing (the rows are counted in the database itself); forgetting emptie
 from __future__ import annotations
 
 import sqlite3
+import time
 import uuid
 from pathlib import Path
 
@@ -196,7 +197,7 @@ def test_the_openapi_schema_documents_every_endpoint(shop_api_url):
     paths = set(schema["paths"])
     assert {"/v1/events", "/v1/recommendations", "/v1/products", "/v1/products/{product_id}/similar",
             "/v1/products/{product_id}/accessories", "/v1/users/{user_id}/data", "/v1/users/{user_id}",
-            "/v1/admin/retrain", "/v1/health"} <= paths
+            "/v1/admin/retrain", "/v1/health", "/v1/shopper-session"} <= paths
     assert {"EventIn", "EventBatch"} <= set(schema["components"]["schemas"])
 
 
@@ -244,3 +245,79 @@ def test_a_bad_product_is_refused_naming_the_field_and_nothing_changes(shop_api_
     assert response.status_code == 422, response.text
     assert field in response.json()["error"]["message"]
     assert requests.get(f"{shop_api_url}/v1/products/{product_id}", timeout=30).status_code == 404
+
+
+# Shopper tokens: what the shop's page holds instead of the API token (shop_api/shopper_tokens.py, auth.py).
+
+def shopper_session(url: str, token: str = None, **body) -> requests.Response:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    return requests.post(f"{url}/v1/shopper-session", json=body or None, headers=headers, timeout=30)
+
+
+def stored_for(url: str, api_token: str, shopper: str) -> list:
+    data = requests.get(f"{url}/v1/users/{shopper}/data", headers={"Authorization": f"Bearer {api_token}"}, timeout=30)
+    return [(e["type"], e["product_id"]) for e in data.json()["events"]]
+
+
+def test_a_shopper_token_stores_its_own_shoppers_browsing(shop_api_url, api_token):
+    session = shopper_session(shop_api_url).json()
+    shopper, token = session["shopper_id"], session["token"]
+    assert shopper.startswith("s-") and session["expires_at"] > "2026"
+    batch = [view(shopper, ANC_HEADPHONES[0]), {**view(shopper, ANC_HEADPHONES[1]), "type": "cart"},
+             {**view(shopper, ANC_HEADPHONES[1]), "type": "remove_from_cart", "session_id": shopper}]
+    response = post(shop_api_url, token, {"events": batch})
+    assert response.status_code == 200 and response.json()["stored"] == 3, response.text
+    assert stored_for(shop_api_url, api_token, shopper) == [("view", ANC_HEADPHONES[0]), ("cart", ANC_HEADPHONES[1]),
+                                                             ("remove_from_cart", ANC_HEADPHONES[1])]
+    # It opens nothing else: not the shopper's data, not the admin.
+    assert requests.get(f"{shop_api_url}/v1/users/{shopper}/data", headers={"Authorization": f"Bearer {token}"},
+                        timeout=30).status_code == 401
+    # Renewing with it keeps the shopper; a new visitor gets another one.
+    assert shopper_session(shop_api_url, token).json()["shopper_id"] == shopper
+    assert shopper_session(shop_api_url).json()["shopper_id"] != shopper
+
+
+def expired_token(api_token: str, shopper: str, days_ago: float) -> str:
+    from shop_api.shopper_tokens import derive_key, mint
+    return mint(derive_key(api_token), shopper, now=time.time() - days_ago * 86400)[0]
+
+
+def refused_with(shop_api_url, workdir, token, body, status, field=None):
+    before = rows(workdir)
+    response = post(shop_api_url, token, body)
+    assert response.status_code == status, response.text
+    assert response.json()["error"]["field"] == field
+    assert rows(workdir) == before
+    return response.json()["error"]["message"]
+
+
+def test_forged_expired_and_foreign_shopper_tokens_store_nothing(shop_api_url, api_token, workdir):
+    me, token = (lambda s: (s["shopper_id"], s["token"]))(shopper_session(shop_api_url).json())
+    other = shopper_session(shop_api_url).json()["shopper_id"]
+    payload, signature = token.split(".")
+    forged = shopper_session(shop_api_url).json()["token"].split(".")[0] + "." + signature  # another shopper's payload
+    refused_with(shop_api_url, workdir, forged, view(me, ANC_HEADPHONES[0]), 401)
+    refused_with(shop_api_url, workdir, payload + "." + signature[::-1], view(me, ANC_HEADPHONES[0]), 401)
+    signed_elsewhere = expired_token("another-deployments-token", me, days_ago=0)
+    refused_with(shop_api_url, workdir, signed_elsewhere, view(me, ANC_HEADPHONES[0]), 401)
+    assert "expired" in refused_with(shop_api_url, workdir, expired_token(api_token, me, days_ago=2),
+                                     view(me, ANC_HEADPHONES[0]), 401)
+    # A valid token, but another shopper's events, or a purchase or a rating: 403 naming the field.
+    refused_with(shop_api_url, workdir, token, view(other, ANC_HEADPHONES[0]), 403, "user_id")
+    refused_with(shop_api_url, workdir, token, {**view(me, ANC_HEADPHONES[0]), "session_id": other}, 403, "session_id")
+    refused_with(shop_api_url, workdir, token, {**view(me, ANC_HEADPHONES[0]), "type": "purchase"}, 403, "type")
+    refused_with(shop_api_url, workdir, token, {"events": [view(me, ANC_HEADPHONES[0]),
+                                                           {**view(me, ANC_HEADPHONES[1]), "type": "rating", "value": 5}]},
+                 403, "events[1].type")
+    assert stored_for(shop_api_url, api_token, me) == [] and stored_for(shop_api_url, api_token, other) == []
+
+
+def test_only_the_shops_backend_chooses_the_shopper_of_a_token(shop_api_url, api_token):
+    assert shopper_session(shop_api_url, shopper_id="shopper-42").status_code == 401
+    minted = shopper_session(shop_api_url, api_token, shopper_id="shopper-42")
+    assert minted.status_code == 200 and minted.json()["shopper_id"] == "shopper-42"
+    bad = shopper_session(shop_api_url, api_token, shopper_id="me@example.com")
+    assert bad.status_code == 422 and bad.json()["error"]["field"] == "shopper_id"
+    # An expired token renews within 30 days, for the same shopper; an older one does not.
+    assert shopper_session(shop_api_url, expired_token(api_token, "shopper-42", days_ago=3)).json()["shopper_id"] == "shopper-42"
+    assert shopper_session(shop_api_url, expired_token(api_token, "shopper-42", days_ago=40)).status_code == 401
