@@ -8,7 +8,7 @@ resident memory throughout. It prints a markdown table and writes JSON + markdow
     .venv/bin/python benchmarks/load.py                      # 50 x 20, both assistants
     .venv/bin/python benchmarks/load.py --model other.tar.gz # another Daogou model (e.g. a new NLU design)
     .venv/bin/python benchmarks/load.py --quick              # a smoke run: few shoppers, few messages
-    .venv/bin/python benchmarks/load.py --profile production # Daogou as `make run-production` (nginx, 2 of each)
+    .venv/bin/python benchmarks/load.py --profile production # also Daogou as `make run-production` (nginx, 2 of each)
 
 The `rasa init` bot is created and trained once per Rasa version under ``var/bench/`` (a few minutes).
 Nothing is sent anywhere but 127.0.0.1, and nothing in the checkout changes except ``var/`` and the results.
@@ -37,7 +37,7 @@ if str(PROJECT_ROOT) not in sys.path:  # run as a script: make `benchmarks.*` im
 from benchmarks.load_report import LoadReport, Machine, TargetResult, git_commit  # noqa: E402
 from benchmarks.load_servers import MemorySampler, ServerError, ServerGroup  # noqa: E402
 from benchmarks.load_stats import summarise  # noqa: E402
-from benchmarks.load_targets import (TARGET_NAMES, Target, TargetError, daogou, parse_target_names,  # noqa: E402
+from benchmarks.load_targets import (DEFAULT_TARGETS, Target, TargetError, daogou, parse_target_names,  # noqa: E402
                                      rasa_init)
 from benchmarks.load_traffic import Step, run_concurrent, run_sequential  # noqa: E402
 from daogou_server.production import data_stores  # noqa: E402
@@ -91,8 +91,8 @@ def _target_names(text: str) -> List[str]:
 
 
 def build_target(name: str, args: argparse.Namespace, workdir: Path) -> Target:
-    if name == "daogou":
-        return daogou(workdir, args.model.resolve(), args.recsys_models.resolve(), args.profile == "production")
+    if name in ("daogou", "daogou-production"):
+        return daogou(workdir, args.model.resolve(), args.recsys_models.resolve(), name == "daogou-production")
     return rasa_init(workdir, args.bot_cache.resolve())
 
 
@@ -103,10 +103,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--recsys-models", type=Path,
                         default=Path(os.environ.get("DAOGOU_MODEL_DIR", PROJECT_ROOT / "models/recsys")),
                         help="the trained recommender the action server loads (default: $DAOGOU_MODEL_DIR or models/recsys)")
-    parser.add_argument("--targets", type=_target_names, default=list(TARGET_NAMES),
-                        help=f"comma-separated, measured in this order (default: {','.join(TARGET_NAMES)})")
-    parser.add_argument("--profile", choices=("default", "production"), default="default",
-                        help="Daogou as `make run` (default) or as `make run-production` (nginx, two of each, PostgreSQL, Redis)")
+    parser.add_argument("--targets", type=_target_names, default=list(DEFAULT_TARGETS),
+                        help=f"comma-separated, measured in this order (default: {','.join(DEFAULT_TARGETS)}; "
+                             "daogou-production: as `make run-production`)")
+    parser.add_argument("--profile", choices=("default", "production"),
+                        help="production: the production profile beside the default one (adds daogou-production to --targets)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK['shoppers']} shoppers x {QUICK['messages']} messages, fewer single requests")
     parser.add_argument("--shoppers", type=int, help=f"concurrent shoppers (default {FULL['shoppers']})")
@@ -124,6 +125,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--no-save", action="store_true", help="print the table only")
     parser.add_argument("--workdir", type=Path, help="keep the servers' logs and stores here (default: a temporary folder)")
     args = parser.parse_args(argv)
+    if args.profile == "production" and "daogou-production" not in args.targets:
+        args.targets.append("daogou-production")
     for key, full in FULL.items():
         if getattr(args, key) is None:
             setattr(args, key, QUICK[key] if args.quick else full)

@@ -176,7 +176,9 @@ def rasa_init(workdir: Path, cache_root: Path) -> Target:
     )
 
 
-TARGET_NAMES: Sequence[str] = ("daogou", "rasa-init")
+TARGET_NAMES: Sequence[str] = ("daogou", "daogou-production", "rasa-init")
+#: Measured when ``--targets`` is not given: issue 17's comparison.
+DEFAULT_TARGETS: Sequence[str] = ("daogou", "rasa-init")
 
 
 def parse_target_names(text: str) -> List[str]:
