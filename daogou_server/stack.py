@@ -107,7 +107,9 @@ def _actions(name: str, port: int, env: Mapping[str, str]) -> ServerSpec:
 
 
 def _rasa(name: str, config: StackConfig, host: str, port: int, endpoints: Path, env: Mapping[str, str]) -> ServerSpec:
-    return ServerSpec(name, [str(BIN / "rasa"), "run", "--enable-api", "--auth-token", config.rasa_token,
+    return ServerSpec(name, [str(BIN / "rasa"), "run", "--enable-api",
+                             # one argument even when the token starts with "-" (token_urlsafe makes such tokens)
+                             f"--auth-token={config.rasa_token}",
                              "--interface", host, "--port", str(port), "--cors", *config.shop_origins,
                              "--model", str(config.rasa_model), "--credentials", str(PROJECT_ROOT / "credentials.yml"),
                              "--endpoints", str(endpoints)],

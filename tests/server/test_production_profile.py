@@ -12,8 +12,9 @@ from daogou_server.stack import PROJECT_ROOT, StackConfig, servers
 
 
 def production_config(tmp_path, **kwargs) -> StackConfig:
-    return StackConfig(rasa_model=tmp_path / "model.tar.gz", var_dir=tmp_path, rasa_token="rasa-secret",
-                       api_token="api-secret", production=ProductionSettings.free(), **kwargs)
+    settings = {"rasa_token": "rasa-secret", "api_token": "api-secret", **kwargs}
+    return StackConfig(rasa_model=tmp_path / "model.tar.gz", var_dir=tmp_path, production=ProductionSettings.free(),
+                       **settings)
 
 
 def test_the_launcher_builds_the_production_profile_on_the_usual_ports(tmp_path, monkeypatch):
@@ -40,10 +41,22 @@ def test_two_of_each_server_on_loopback_then_nginx_in_front(tmp_path):
         assert spec.env["DAOGOU_TRACKER_DB_URL"] == config.production.database_url("rasa")
         assert spec.env["DAOGOU_ACTION_URL"] == f"http://127.0.0.1:{config.action_port}/webhook"  # through nginx
     for spec in specs[2:4]:
-        assert str(PROJECT_ROOT / "endpoints.production.yml") in spec.command and "rasa-secret" in spec.command
+        assert str(PROJECT_ROOT / "endpoints.production.yml") in spec.command
     nginx_conf = (tmp_path / "nginx" / "nginx.conf").read_text()
     assert {int(port) for port in re.findall(r"server 127\.0\.0\.1:(\d+)", nginx_conf)} == backends
     assert f"listen 0.0.0.0:{config.rasa_port};" in nginx_conf
+
+
+def test_rasa_reads_its_token_whole_even_when_it_starts_with_a_dash(tmp_path):
+    """secrets.token_urlsafe starts one token in 64 with "-": as a separate argument Rasa took it for an option."""
+    from rasa.__main__ import create_argument_parser
+
+    config = StackConfig(rasa_model=tmp_path / "model.tar.gz", var_dir=tmp_path, rasa_token="-dash-secret",
+                         api_token="api-secret")
+    for profile in (config, production_config(tmp_path, rasa_token="-dash-secret")):
+        rasa = [spec for spec in servers(profile) if spec.name.startswith("rasa")]
+        assert rasa and all(create_argument_parser().parse_args(list(spec.command[1:])).auth_token == "-dash-secret"
+                            for spec in rasa)
 
 
 def test_the_nginx_config_retries_only_requests_a_dead_backend_never_received(tmp_path):
