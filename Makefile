@@ -7,7 +7,7 @@ INSTALLED := $(VENV)/.installed
 RASA_MODEL := models/rasa/daogou.tar.gz
 RASA_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules -type f 2>/dev/null) $(wildcard daogou_nlu/*.py)
 
-.PHONY: install install-spark run shell test train models recsys-model lookups catalog clean
+.PHONY: install install-spark run run-production shell test train models recsys-model lookups catalog clean
 
 install: $(INSTALLED)
 
@@ -47,6 +47,9 @@ train: $(INSTALLED)  ## retrain everything from scratch
 
 run: models  ## start the action server (:5055), Rasa (:5005, REST + socket.io + HTTP API with a token) and the shop API (:8000)
 	$(PY) -m daogou_server run
+
+run-production: models  ## the production profile: two Rasa, two action and two shop API servers behind nginx (:5005, :5055, :8000), on PostgreSQL and Redis (docs/production.md)
+	$(PY) -m daogou_server run --profile production
 
 shell: models  ## chat in the terminal (the launcher starts the action server beside it, log in var/logs/)
 	$(PY) -m daogou_server shell

@@ -45,6 +45,16 @@ def get_recommender() -> Recommender:
         return _recommender
 
 
+def loaded_recommender() -> Optional[Recommender]:
+    """The recommender if it is loaded, else None; no lock, no file checks.
+
+    For an asynchronous server's event loop: loading (seconds) is left to :func:`get_recommender` in
+    a worker thread, and a newer artefact set is swapped in by the recommender's own queries
+    (``Recommender.recommend`` and the others check the published set at their start).
+    """
+    return _recommender
+
+
 def set_recommender(recommender: Optional[Recommender]) -> None:
     """Install a recommender built elsewhere (tests build theirs on temporary data)."""
     global _recommender

@@ -8,6 +8,7 @@ resident memory throughout. It prints a markdown table and writes JSON + markdow
     .venv/bin/python benchmarks/load.py                      # 50 x 20, both assistants
     .venv/bin/python benchmarks/load.py --model other.tar.gz # another Daogou model (e.g. a new NLU design)
     .venv/bin/python benchmarks/load.py --quick              # a smoke run: few shoppers, few messages
+    .venv/bin/python benchmarks/load.py --profile production # also Daogou as `make run-production` (nginx, 2 of each)
 
 The `rasa init` bot is created and trained once per Rasa version under ``var/bench/`` (a few minutes).
 Nothing is sent anywhere but 127.0.0.1, and nothing in the checkout changes except ``var/`` and the results.
@@ -23,6 +24,7 @@ import signal
 import sys
 import tempfile
 import uuid
+from contextlib import ExitStack
 from datetime import datetime, timezone
 from itertools import cycle, islice
 from pathlib import Path
@@ -35,9 +37,11 @@ if str(PROJECT_ROOT) not in sys.path:  # run as a script: make `benchmarks.*` im
 from benchmarks.load_report import LoadReport, Machine, TargetResult, git_commit  # noqa: E402
 from benchmarks.load_servers import MemorySampler, ServerError, ServerGroup  # noqa: E402
 from benchmarks.load_stats import summarise  # noqa: E402
-from benchmarks.load_targets import (TARGET_NAMES, Target, TargetError, daogou, parse_target_names,  # noqa: E402
+from benchmarks.load_targets import (DEFAULT_TARGETS, Target, TargetError, daogou, parse_target_names,  # noqa: E402
                                      rasa_init)
 from benchmarks.load_traffic import Step, run_concurrent, run_sequential  # noqa: E402
+from daogou_server.production import data_stores  # noqa: E402
+from daogou_server.services.common import ServiceError  # noqa: E402
 
 logger = logging.getLogger("benchmarks.load")
 
@@ -49,7 +53,10 @@ def measure(target: Target, args: argparse.Namespace, workdir: Path) -> TargetRe
     """Start ``target``'s servers, warm them up, time the three runs, stop the servers."""
     prefix = f"load-{target.name}-{uuid.uuid4().hex[:8]}"
     logger.info("%s: starting %s", target.name, ", ".join(s.name for s in target.servers))
-    with ServerGroup(target.servers, workdir / f"{target.name}-logs", args.startup_timeout) as group:
+    with ExitStack() as running:
+        if target.stores is not None:  # the production profile's PostgreSQL and Redis, before its servers
+            running.enter_context(data_stores(target.stores))
+        group = running.enter_context(ServerGroup(target.servers, workdir / f"{target.name}-logs", args.startup_timeout))
         startup = {name: server.ready_s for name, server in group.servers.items()}
         # The first turns load whatever the servers load lazily (the recommender, TensorFlow graphs): timed
         # apart, as what the first shopper after a restart waits, and kept out of the percentiles.
@@ -84,8 +91,8 @@ def _target_names(text: str) -> List[str]:
 
 
 def build_target(name: str, args: argparse.Namespace, workdir: Path) -> Target:
-    if name == "daogou":
-        return daogou(workdir, args.model.resolve(), args.recsys_models.resolve())
+    if name in ("daogou", "daogou-production"):
+        return daogou(workdir, args.model.resolve(), args.recsys_models.resolve(), name == "daogou-production")
     return rasa_init(workdir, args.bot_cache.resolve())
 
 
@@ -96,8 +103,11 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--recsys-models", type=Path,
                         default=Path(os.environ.get("DAOGOU_MODEL_DIR", PROJECT_ROOT / "models/recsys")),
                         help="the trained recommender the action server loads (default: $DAOGOU_MODEL_DIR or models/recsys)")
-    parser.add_argument("--targets", type=_target_names, default=list(TARGET_NAMES),
-                        help=f"comma-separated, measured in this order (default: {','.join(TARGET_NAMES)})")
+    parser.add_argument("--targets", type=_target_names, default=list(DEFAULT_TARGETS),
+                        help=f"comma-separated, measured in this order (default: {','.join(DEFAULT_TARGETS)}; "
+                             "daogou-production: as `make run-production`)")
+    parser.add_argument("--profile", choices=("default", "production"),
+                        help="production: the production profile beside the default one (adds daogou-production to --targets)")
     parser.add_argument("--quick", action="store_true",
                         help=f"smoke run: {QUICK['shoppers']} shoppers x {QUICK['messages']} messages, fewer single requests")
     parser.add_argument("--shoppers", type=int, help=f"concurrent shoppers (default {FULL['shoppers']})")
@@ -115,6 +125,8 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--no-save", action="store_true", help="print the table only")
     parser.add_argument("--workdir", type=Path, help="keep the servers' logs and stores here (default: a temporary folder)")
     args = parser.parse_args(argv)
+    if args.profile == "production" and "daogou-production" not in args.targets:
+        args.targets.append("daogou-production")
     for key, full in FULL.items():
         if getattr(args, key) is None:
             setattr(args, key, QUICK[key] if args.quick else full)
@@ -147,7 +159,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             targets = [build_target(name, args, workdir) for name in args.targets]  # fail before starting anything
             for target in targets:
                 report.targets.append(measure(target, args, workdir))
-        except (TargetError, ServerError) as exc:
+        except (TargetError, ServerError, ServiceError) as exc:
             print(f"load benchmark: {exc}", file=sys.stderr)
             return 1
     report.load_average["after"] = os.getloadavg()

@@ -4,8 +4,9 @@ A :class:`Target` is everything the runner needs: the servers to start (in order
 model file, and the traffic (parse texts, single-shopper turns, the concurrent mix). ``daogou`` starts the
 servers the way ``make run`` does (:mod:`daogou_server.stack`), with a temporary conversation store and event database so
 a run changes nothing in the checkout; ``rasa-init`` is the bare ``rasa init`` bot (its own tiny DIET + TED
-model, no custom actions), the yardstick issue 17 sets Daogou's throughput against. A production profile
-or another channel (issue 21) is another builder here.
+model, no custom actions), the yardstick issue 17 sets Daogou's throughput against. ``daogou`` with
+``production=True`` is the production profile (two of each behind nginx, PostgreSQL and Redis, as
+``make run-production``); its data stores start before its servers (:attr:`Target.stores`).
 """
 from __future__ import annotations
 
@@ -20,10 +21,11 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Dict, List, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 from benchmarks.load_servers import LOOPBACK, ServerSpec, free_port
 from benchmarks.load_traffic import Conversation, Endpoints, Step, TrafficMix
+from daogou_server.production import ProductionSettings
 from daogou_server.stack import QUIET_ENV, StackConfig
 from daogou_server.stack import servers as stack_servers
 
@@ -44,6 +46,8 @@ class Target:
     parse_texts: Tuple[str, ...]
     turns: Tuple[Step, ...]
     mix: TrafficMix
+    #: The production profile's PostgreSQL and Redis, started before the servers; None: none needed.
+    stores: Optional[ProductionSettings] = None
 
 
 class TargetError(RuntimeError):
@@ -93,9 +97,10 @@ DAOGOU_PARSE_TEXTS = (
 )
 
 
-def daogou(workdir: Path, model: Path, recsys_models: Path) -> Target:
+def daogou(workdir: Path, model: Path, recsys_models: Path, production: bool = False) -> Target:
     """Daogou as ``make run`` starts it (:mod:`daogou_server.stack`): the action server, then the Rasa server
-    with the given model; the shop API is left out, the chat is what this benchmark measures."""
+    with the given model; the shop API is left out, the chat is what this benchmark measures. ``production``:
+    as ``make run-production`` (two Rasa and two action servers behind nginx, PostgreSQL, Redis)."""
     if not model.is_file():
         raise TargetError(f"no Rasa model at {model}: train one (`make models`) or pass --model")
     if not (recsys_models / "metadata.json").is_file():
@@ -104,11 +109,16 @@ def daogou(workdir: Path, model: Path, recsys_models: Path) -> Target:
     # The shopper events and conversations the run writes go to a scratch folder.
     config = StackConfig(rasa_model=model, var_dir=workdir / "daogou-var", rasa_token=secrets.token_urlsafe(16),
                          api_token=secrets.token_urlsafe(16), rasa_port=free_port(), action_port=free_port(),
-                         recsys_model_dir=recsys_models, with_shop_api=False)
+                         recsys_model_dir=recsys_models, with_shop_api=False,
+                         production=ProductionSettings.free() if production else None)
+    name, description, main = (("daogou-production", "Daogou, production profile (2 Rasa + 2 action servers behind "
+                                "nginx, PostgreSQL, Redis; as `make run-production`)", "rasa-1") if production else
+                               ("daogou", "Daogou (Rasa server + action server, as `make run`)", "rasa"))
     return Target(
-        "daogou", "Daogou (Rasa server + action server, as `make run`)", model, tuple(stack_servers(config)),
-        Endpoints({"rasa": config.rasa_url}, config.rasa_token), "rasa", DAOGOU_PARSE_TEXTS,
+        name, description, model, tuple(stack_servers(config)),
+        Endpoints({"rasa": config.rasa_url}, config.rasa_token), main, DAOGOU_PARSE_TEXTS,
         tuple(Step(recommendation_request(language, *_SHOPPING[0])) for language in ("en", "zh")), daogou_mix(),
+        stores=config.production,
     )
 
 
@@ -166,7 +176,9 @@ def rasa_init(workdir: Path, cache_root: Path) -> Target:
     )
 
 
-TARGET_NAMES: Sequence[str] = ("daogou", "rasa-init")
+TARGET_NAMES: Sequence[str] = ("daogou", "daogou-production", "rasa-init")
+#: Measured when ``--targets`` is not given: issue 17's comparison.
+DEFAULT_TARGETS: Sequence[str] = ("daogou", "rasa-init")
 
 
 def parse_target_names(text: str) -> List[str]:

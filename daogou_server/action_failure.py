@@ -12,12 +12,15 @@ from __future__ import annotations
 
 import logging
 from contextvars import ContextVar
-from typing import Awaitable, Callable, List, Optional
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.rest import RestInput
+from sanic import response
+from sanic.request import Request
 
 from daogou_nlu.language_detection import detect_language
+from daogou_server.input_checks import cut, page_metadata, rest_body_problem
 
 #: The record Rasa 3.6's processor writes when a custom action failed (rasa/core/processor.py, _run_action).
 FAILURE_RECORD = "Encountered an exception while running action"
@@ -60,7 +63,29 @@ def politely(on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Callab
 
 
 class PoliteRestInput(RestInput):
-    """Rasa's REST channel (same name, so the same ``/webhooks/rest/webhook``) with :func:`politely`."""
+    """Rasa's REST channel (same name, so the same ``/webhooks/rest/webhook``) with :func:`politely`, refusing
+    malformed requests with a 400 (:mod:`daogou_server.input_checks`) before Rasa reads them."""
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[None]]):
-        return super().blueprint(politely(on_new_message))
+        blueprint = super().blueprint(politely(on_new_message))
+
+        @blueprint.middleware("request")
+        async def refuse_malformed(request: Request):
+            if request.method != "POST" or not request.path.endswith("/webhook"):
+                return None
+            try:
+                body = request.json
+            except Exception:  # noqa: BLE001 - not JSON, or not UTF-8: Sanic raises its own 400 types
+                body = None
+                problem = "the body must be JSON in UTF-8"
+            else:
+                problem = rest_body_problem(body)
+            return response.json({"error": problem}, status=400) if problem else None
+
+        return blueprint
+
+    def _extract_message(self, req: Request) -> Optional[Text]:
+        return cut(req.json["message"])
+
+    def get_metadata(self, request: Request) -> Optional[Dict[Text, Any]]:
+        return page_metadata(request.json.get("metadata"))

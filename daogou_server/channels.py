@@ -15,7 +15,6 @@ persistent session's room).
 from __future__ import annotations
 
 import inspect
-import json
 import logging
 import uuid
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
@@ -25,26 +24,14 @@ from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
 from daogou_server.action_failure import politely
+from daogou_server.input_checks import cut, page_metadata, sender_problem
 
 logger = logging.getLogger(__name__)
-
-#: A message longer than this is cut (a shopper types far less; the REST channel's NLU sees the same cap).
-MAX_MESSAGE_CHARS = 5000
 
 
 class DaogouSocketIOOutput(SocketIOOutput):
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
         await self._send_message(recipient_id, {"custom": json_message})
-
-
-def _metadata(raw: Any) -> Dict[Text, Any]:
-    """The page context a widget sends (current product, cart, locale): an object, or nothing."""
-    if isinstance(raw, str):
-        try:
-            raw = json.loads(raw)
-        except ValueError:
-            return {}
-    return raw if isinstance(raw, dict) else {}
 
 
 class DaogouSocketIOInput(SocketIOInput):
@@ -62,7 +49,7 @@ class DaogouSocketIOInput(SocketIOInput):
         async def session_request(sid: Text, data: Any) -> None:
             data = data if isinstance(data, dict) else {}
             session_id = data.get("session_id")
-            if not isinstance(session_id, str) or not session_id:
+            if sender_problem(session_id):  # none, or one no conversation can be stored under: a new one
                 session_id = uuid.uuid4().hex
             if self.session_persistence:
                 entered = sio.enter_room(sid, session_id, namespace=self.namespace)
@@ -75,14 +62,15 @@ class DaogouSocketIOInput(SocketIOInput):
             data = data if isinstance(data, dict) else {}
             if self.session_persistence:
                 sender_id = data.get("session_id")
-                if not isinstance(sender_id, str) or not sender_id:
-                    logger.warning("a socket.io message without a session_id was ignored")
+                problem = sender_problem(sender_id)
+                if problem:
+                    logger.warning("a socket.io message was ignored (%s)", problem.split(":")[0])
                     return
             else:
                 sender_id = sid
             text = data.get("message", "")
-            text = text[:MAX_MESSAGE_CHARS] if isinstance(text, str) else ""
+            text = cut(text) if isinstance(text, str) else ""
             await on_new_message(UserMessage(text, DaogouSocketIOOutput(sio, self.bot_message_evt), sender_id,
-                                             input_channel=self.name(), metadata=_metadata(data.get(self.metadata_key))))
+                                             input_channel=self.name(), metadata=page_metadata(data.get(self.metadata_key))))
 
         return blueprint

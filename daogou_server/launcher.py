@@ -3,6 +3,9 @@
 Tokens come from the environment or are made once for local use (:mod:`daogou_server.secrets`);
 servers listen on 127.0.0.1 unless ``DAOGOU_BIND`` says otherwise; CORS allows the shop origins in
 ``DAOGOU_SHOP_ORIGIN``. Each line of log is echoed with its server's name and kept in ``var/logs/``.
+
+``--profile production`` (``make run-production``) starts the same servers two of each behind nginx, on
+PostgreSQL (data kept in ``var/postgres``) and Redis, with nginx on the ports the default profile uses.
 """
 from __future__ import annotations
 
@@ -16,8 +19,10 @@ from pathlib import Path
 from typing import Optional, Sequence
 
 from daogou_server.processes import ServerError, ServerGroup
+from daogou_server.production import RECSYS_DB, TRACKER_DB, ProductionSettings
 from daogou_server.secrets import local_tokens
-from daogou_server.stack import BIN, PROJECT_ROOT, StackConfig, servers
+from daogou_server.services.common import ServiceError
+from daogou_server.stack import BIN, PROJECT_ROOT, StackConfig, running_stack, servers
 
 STARTUP_TIMEOUT_S = 600
 
@@ -26,9 +31,12 @@ def config_from_env(args: argparse.Namespace) -> StackConfig:
     var_dir = Path(os.environ.get("DAOGOU_VAR_DIR") or PROJECT_ROOT / "var").resolve()
     tokens = local_tokens(var_dir)
     origins = tuple(o.strip() for o in os.environ.get("DAOGOU_SHOP_ORIGIN", "").split(",") if o.strip())
+    production = (ProductionSettings.free(store_dir=var_dir / "postgres")
+                  if getattr(args, "profile", "default") == "production" else None)
     return StackConfig(rasa_model=Path(args.model).resolve(), var_dir=var_dir, rasa_token=tokens["DAOGOU_RASA_TOKEN"],
                        api_token=tokens["DAOGOU_API_TOKEN"], host=os.environ.get("DAOGOU_BIND", "127.0.0.1"),
-                       rasa_port=args.rasa_port, action_port=args.action_port, api_port=args.api_port, origins=origins)
+                       rasa_port=args.rasa_port, action_port=args.action_port, api_port=args.api_port, origins=origins,
+                       production=production)
 
 
 def banner(config: StackConfig) -> str:
@@ -42,10 +50,23 @@ def banner(config: StackConfig) -> str:
         f"  Rasa REST channel    {config.rasa_url}/webhooks/rest/webhook",
         f"  Rasa HTTP API        {config.rasa_url}   (?token=$DAOGOU_RASA_TOKEN)",
         f"  action server        http://127.0.0.1:{config.action_port}/health",
+        *(_production_lines(config) if config.production else []),
         f"  tokens               DAOGOU_API_TOKEN={config.api_token}",
         f"                       DAOGOU_RASA_TOKEN={config.rasa_token}",
         f"  logs                 {config.var_dir / 'logs'}", "Ctrl-C stops everything.", "",
     ])
+
+
+def _production_lines(config: StackConfig) -> list:
+    production = config.production
+    assert production is not None
+
+    def ports(values) -> str:
+        return ", ".join(str(port) for port in values)
+    return [f"  behind nginx         Rasa :{ports(production.rasa_ports)}, actions :{ports(production.action_ports)}, "
+            f"shop API :{ports(production.api_ports)}   (nginx config {config.var_dir / 'nginx' / 'nginx.conf'})",
+            f"  PostgreSQL           {production.database_url(TRACKER_DB)} (conversations), .../{RECSYS_DB} (recommender)",
+            f"  Redis (lock store)   redis://127.0.0.1:{production.redis_port}/0"]
 
 
 def _arguments(command: str, argv: Optional[Sequence[str]]) -> argparse.Namespace:
@@ -54,6 +75,9 @@ def _arguments(command: str, argv: Optional[Sequence[str]]) -> argparse.Namespac
     parser.add_argument("--rasa-port", type=int, default=5005)
     parser.add_argument("--action-port", type=int, default=5055)
     parser.add_argument("--api-port", type=int, default=8000)
+    if command == "run":
+        parser.add_argument("--profile", choices=("default", "production"), default="default",
+                            help="production: two of each server behind nginx, on PostgreSQL and Redis")
     return parser.parse_args(argv)
 
 
@@ -77,7 +101,8 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
     config = config_from_env(_arguments("run", argv))
     signal.signal(signal.SIGTERM, lambda *_: (_ for _ in ()).throw(KeyboardInterrupt()))
     try:
-        with ServerGroup(servers(config), config.var_dir / "logs", STARTUP_TIMEOUT_S, echo=True) as group:
+        with running_stack(config, STARTUP_TIMEOUT_S, echo=True) as stack:
+            group = stack.group
             print(banner(config), flush=True)
             while True:
                 for name, server in group.servers.items():
@@ -86,7 +111,7 @@ def run(argv: Optional[Sequence[str]] = None) -> int:
                               f"{server.log_tail()}", file=sys.stderr)
                         return 1
                 time.sleep(1)
-    except ServerError as exc:
+    except (ServerError, ServiceError, ValueError) as exc:
         print(f"could not start: {exc}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:

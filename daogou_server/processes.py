@@ -176,13 +176,19 @@ class ServerGroup:
         server.wait_until_up(self.startup_timeout_s)
         return server
 
+    def kill(self, name: str) -> None:
+        """SIGKILL server ``name``'s process group at once, as a crash would (it stays down until :meth:`restart`)."""
+        server = self.servers[name]
+        if server.process.poll() is None:
+            os.killpg(server.process.pid, signal.SIGKILL)
+            server.process.wait()
+
     def restart(self, name: str, kill: bool = False) -> "Server":
-        """Stop server ``name`` (``kill``: SIGKILL its process group at once, as a crash would) and start it again;
+        """Stop server ``name`` (``kill``: as a crash would, see :meth:`kill`) and start it again;
         the fault tests use it to check that a conversation survives its servers."""
+        if kill:
+            self.kill(name)
         old = self.servers[name]
-        if kill and old.process.poll() is None:
-            os.killpg(old.process.pid, signal.SIGKILL)
-            old.process.wait()
         old.stop()
         return self.start(old.spec)
 

@@ -46,6 +46,7 @@ class Health:
 def health_of(recommender: "Recommender") -> Health:
     """The process's health now; a database that does not answer is reported, not raised."""
     reachable, error, retrain = True, None, RetrainStatus()
+    recommender.reload_if_changed()  # report the set that serves from now on, as a query would take it
     try:
         with recommender.store.engine.connect() as connection:
             connection.execute(text("SELECT 1"))

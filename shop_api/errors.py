@@ -33,6 +33,33 @@ def _field_of(location) -> Optional[str]:
     return text or None
 
 
+def document(schema: dict) -> None:
+    """Say in the OpenAPI schema what every operation may refuse with: any 4xx in the one error shape
+    (``ErrorOut``), FastAPI's 422 included (this module answers it in that shape). A 4xx an operation
+    documents with a body of its own (``POST /v1/events`` answers a rejected event with its results)
+    may be either."""
+    from shop_api.schemas import ErrorOut
+
+    components = schema.setdefault("components", {}).setdefault("schemas", {})
+    definition = ErrorOut.schema(ref_template="#/components/schemas/{model}")
+    components.update(definition.pop("definitions", {}))
+    components["ErrorOut"] = definition
+    error_ref = {"$ref": "#/components/schemas/ErrorOut"}
+    fastapi_422 = {"$ref": "#/components/schemas/HTTPValidationError"}
+    for path in schema.get("paths", {}).values():
+        for operation in path.values():
+            responses = operation.setdefault("responses", {})
+            for code in [code for code in responses if code.startswith("4")]:
+                own = responses[code].get("content", {}).get("application/json", {}).get("schema")
+                body = error_ref if own in (None, fastapi_422, error_ref) else {"anyOf": [own, error_ref]}
+                responses[code] = {"description": responses[code].get("description", "Refused"),
+                                   "content": {"application/json": {"schema": body}}}
+            responses.setdefault("4XX", {"description": "Refused: the error names the field when one is wrong",
+                                         "content": {"application/json": {"schema": error_ref}}})
+    for unused in ("HTTPValidationError", "ValidationError"):
+        components.pop(unused, None)
+
+
 def install(app: FastAPI) -> None:
     @app.exception_handler(ApiError)
     async def api_error(_: Request, exc: ApiError) -> JSONResponse:

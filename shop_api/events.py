@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any, List, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from fastapi import APIRouter, Depends, Request
-from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 from starlette.concurrency import run_in_threadpool
 
 from recsys import EventInput, EventOutcome, Recommender
 from shop_api.auth import require_event_writer
 from shop_api.errors import ApiError, _field_of
-from shop_api.schemas import MAX_BATCH, EventBatch, EventIn, EventResult, EventsResponse
+from shop_api.responses import CompactJSONResponse
+from shop_api.schemas import MAX_BATCH, EventIn, EventsResponse
 from shop_api.service import recommender
 
 router = APIRouter(prefix="/v1", tags=["events"])
@@ -46,16 +46,20 @@ async def post_events(request: Request, rec: Recommender = Depends(recommender))
     # The database write runs in a worker thread: it must not block the event loop.
     outcomes: List[EventOutcome] = await run_in_threadpool(rec.record_events, [e for _, e in valid]) if valid else []
     for (index, _), outcome in zip(valid, outcomes):
-        results[index] = EventResult(index=index, event_id=outcome.event_id, status=outcome.status,
-                                     field=_prefixed(outcome.field, index, single), error=outcome.error)
-    response = EventsResponse(stored=sum(r.status == "stored" for r in results),
-                              duplicate=sum(r.status == "duplicate" for r in results),
-                              rejected=sum(r.status == "rejected" for r in results), results=results)
-    status = 422 if single and response.rejected else 200
-    return JSONResponse(json.loads(response.json()), status_code=status)
+        results[index] = _result(index, outcome.event_id, outcome.status, _prefixed(outcome.field, index, single),
+                                 outcome.error)
+    counts = {status: sum(r["status"] == status for r in results) for status in ("stored", "duplicate", "rejected")}
+    status = 422 if single and counts["rejected"] else 200
+    return CompactJSONResponse({**counts, "results": results}, status_code=status)
 
 
-def _parse(raw_events: list, single: bool) -> Tuple[List[EventInput], List[EventResult]]:
+def _result(index: int, event_id: Optional[str], status: str, field: Optional[str] = None,
+            error: Optional[str] = None) -> Dict[str, Any]:
+    """One entry of the answer, shaped as :class:`~shop_api.schemas.EventResult`."""
+    return {"index": index, "event_id": event_id, "status": status, "field": field, "error": error}
+
+
+def _parse(raw_events: list, single: bool) -> Tuple[List[Optional[EventInput]], List[Optional[Dict[str, Any]]]]:
     parsed, results = [], []
     for index, raw in enumerate(raw_events):
         try:
@@ -64,8 +68,8 @@ def _parse(raw_events: list, single: bool) -> Tuple[List[EventInput], List[Event
             error = exc.errors()[0]
             field = _field_of(error["loc"]) or "event"
             parsed.append(None)
-            results.append(EventResult(index=index, event_id=raw.get("event_id") if isinstance(raw, dict) and isinstance(raw.get("event_id"), str) else None,
-                                       status="rejected", field=_prefixed(field, index, single), error=error["msg"]))
+            event_id = raw.get("event_id") if isinstance(raw, dict) and isinstance(raw.get("event_id"), str) else None
+            results.append(_result(index, event_id, "rejected", _prefixed(field, index, single), error["msg"]))
             continue
         parsed.append(EventInput(type=event.type, product_id=event.product_id, user_id=event.user_id,
                                  session_id=event.session_id, event_id=event.event_id, timestamp=event.timestamp,

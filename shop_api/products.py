@@ -10,6 +10,7 @@ from actions.messages import t
 from actions.render import product_card, reason_text
 from recsys import Product, QueryError, Recommender
 from shop_api.errors import ApiError
+from shop_api.responses import CompactJSONResponse
 from shop_api.recommendations import MAX_K, language_of
 from shop_api.auth import require_token
 from shop_api.schemas import ProductCard, ProductIn, ProductOut, ProductPage
@@ -93,21 +94,21 @@ def _field_named(message: str) -> Optional[str]:
 @router.get("/{product_id}/similar", response_model=List[ProductCard], summary="Products like this one")
 def similar(product_id: str = PRODUCT_ID, k: int = Query(5, ge=1, le=MAX_K), max_price: Optional[float] = Query(None, ge=0),
             lang: Optional[str] = Query(None), accept_language: Optional[str] = Header(None),
-            rec: Recommender = Depends(recommender)) -> List[ProductCard]:
+            rec: Recommender = Depends(recommender)):
     language = language_of(lang, accept_language)
     _known(rec, product_id)
     try:
         results = rec.similar(product_id, k=k, max_price=max_price)
     except QueryError as exc:
         raise ApiError(422, "invalid", str(exc)) from exc
-    return [ProductCard(**product_card(r.product, reason_text(language, r.reason, rec.catalog), r.reason.code, language))
-            for r in results]
+    return CompactJSONResponse([product_card(r.product, reason_text(language, r.reason, rec.catalog), r.reason.code,
+                                             language) for r in results])
 
 
 @router.get("/{product_id}/accessories", response_model=List[ProductCard], summary="In-stock accessories that fit it")
 def accessories(product_id: str = PRODUCT_ID, k: int = Query(5, ge=1, le=MAX_K), lang: Optional[str] = Query(None),
-                accept_language: Optional[str] = Header(None), rec: Recommender = Depends(recommender)) -> List[ProductCard]:
+                accept_language: Optional[str] = Header(None), rec: Recommender = Depends(recommender)):
     language = language_of(lang, accept_language)
     product = _known(rec, product_id)
     reason = t(language, "accessories.reason", name=product.display_name(language))
-    return [ProductCard(**product_card(p, reason, "fits", language)) for p in rec.accessories(product_id, k=k)]
+    return CompactJSONResponse([product_card(p, reason, "fits", language) for p in rec.accessories(product_id, k=k)])

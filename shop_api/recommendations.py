@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Header, Query
 from actions.render import product_card, reason_text
 from recsys import QueryError, RecommendationQuery, Recommender, shopper_key
 from shop_api.errors import ApiError
+from shop_api.responses import CompactJSONResponse
 from shop_api.schemas import RecommendationsResponse
 from shop_api.service import recommender
 
@@ -38,7 +39,7 @@ def recommendations(
     k: int = Query(5, ge=1, le=MAX_K), exclude: Optional[str] = Query(None, max_length=4096, description="comma-separated product ids"),
     lang: Optional[str] = Query(None), accept_language: Optional[str] = Header(None),
     rec: Recommender = Depends(recommender),
-) -> RecommendationsResponse:
+):
     language = language_of(lang, accept_language)
     excluded = tuple(dict.fromkeys(p.strip() for p in (exclude or "").split(",") if p.strip()))
     unknown = [p for p in excluded if p not in rec.catalog]
@@ -55,4 +56,5 @@ def recommendations(
         field = next((name for name in ("category", "brand") if name in str(exc)), None)
         raise ApiError(422, "invalid", str(exc), field) from exc
     cards = [product_card(r.product, reason_text(language, r.reason, rec.catalog), r.reason.code, language) for r in results]
-    return RecommendationsResponse(recommendation_id=uuid.uuid4().hex, user_id=shopper, language=language, products=cards)
+    return CompactJSONResponse({"recommendation_id": uuid.uuid4().hex, "user_id": shopper, "language": language,
+                                "products": cards})

@@ -9,7 +9,40 @@ from pydantic import BaseModel, Field
 MAX_BATCH = 500
 
 
-class EventIn(BaseModel):
+def _nullable(schema: Dict[str, Any], model: type) -> None:
+    """Mark the fields that may be null as such (pydantic 1 leaves it out, FastAPI writes OpenAPI 3.1):
+    without it the schema promises a string where the API answers ``null``, and clients generated from it break.
+    ``anyOf`` with null, not ``type: [..., "null"]``, which FastAPI's own OpenAPI model refuses."""
+    properties = schema.get("properties", {})
+    for field in model.__fields__.values():  # type: ignore[attr-defined]
+        prop = properties.get(field.alias)
+        if not field.allow_none or not prop or "anyOf" in prop:
+            continue
+        docs = {key: prop.pop(key) for key in ("title", "description", "example", "default") if key in prop}
+        properties[field.alias] = {"anyOf": [prop, {"type": "null"}], **docs}
+
+
+class ApiModel(BaseModel):
+    # Every shape of the API: its OpenAPI schema says which fields may be null. (No docstring: pydantic would
+    # give it to every model without its own as the schema's description.)
+
+    class Config:
+        schema_extra = staticmethod(_nullable)
+
+
+class ErrorDetail(ApiModel):
+    code: str = Field(..., description="invalid, unauthorized, not_found, http_error, internal, ...")
+    message: str
+    field: Optional[str] = Field(None, description="The request field that is wrong, when one is")
+
+
+class ErrorOut(ApiModel):
+    """Every refusal (``shop_api.errors``): never a stack trace."""
+
+    error: ErrorDetail
+
+
+class EventIn(ApiModel):
     """One thing a shopper did on the shop's pages (or in the chat)."""
 
     event_id: Optional[str] = Field(None, description="Idempotency key: an event id seen before is stored once.",
@@ -26,11 +59,11 @@ class EventIn(BaseModel):
     properties: Dict[str, Any] = Field(default_factory=dict, description="Anything else the shop wants kept (at most 4 KB).")
 
 
-class EventBatch(BaseModel):
+class EventBatch(ApiModel):
     events: List[EventIn] = Field(..., description=f"1 to {MAX_BATCH} events, stored in one transaction.")
 
 
-class EventResult(BaseModel):
+class EventResult(ApiModel):
     index: int = Field(..., description="Position in the request (0 for a single event).")
     event_id: Optional[str]
     status: str = Field(..., description="stored, duplicate (this id was stored before) or rejected.")
@@ -38,19 +71,19 @@ class EventResult(BaseModel):
     error: Optional[str] = None
 
 
-class EventsResponse(BaseModel):
+class EventsResponse(ApiModel):
     stored: int
     duplicate: int
     rejected: int
     results: List[EventResult]
 
 
-class ShopperSessionIn(BaseModel):
+class ShopperSessionIn(ApiModel):
     shopper_id: Optional[str] = Field(None, description="Only with the API token (the shop's backend): the "
                                       "logged-in shopper to mint for. A browser leaves it out.", example="shopper-42")
 
 
-class ShopperSession(BaseModel):
+class ShopperSession(ApiModel):
     """A shopper token: ``POST /v1/events`` with it takes only this shopper's view, cart, remove_from_cart
     and dislike events."""
 
@@ -60,7 +93,7 @@ class ShopperSession(BaseModel):
     expires_at: str = Field(..., description="ISO 8601; ask again with the old token before then to renew it.")
 
 
-class ProductCard(BaseModel):
+class ProductCard(ApiModel):
     """A product as a list shows it, in the asked language, with why it is there."""
 
     id: str
@@ -74,14 +107,14 @@ class ProductCard(BaseModel):
     reason_code: str
 
 
-class RecommendationsResponse(BaseModel):
+class RecommendationsResponse(ApiModel):
     recommendation_id: str = Field(..., description="Send it back with the events of clicks on this list.")
     user_id: Optional[str]
     language: str
     products: List[ProductCard]
 
 
-class ProductOut(BaseModel):
+class ProductOut(ApiModel):
     """A catalog row as the catalog schema defines it (data/catalog/README)."""
 
     id: str
@@ -101,32 +134,32 @@ class ProductOut(BaseModel):
     selling_points: Optional[Dict[str, List[str]]]
 
 
-class ProductPage(BaseModel):
+class ProductPage(ApiModel):
     total: int
     offset: int
     products: List[ProductOut]
 
 
-class StoredEventOut(BaseModel):
+class StoredEventOut(ApiModel):
     timestamp: str
     type: str
     product_id: str
     value: Optional[float]
 
 
-class ShopperData(BaseModel):
+class ShopperData(ApiModel):
     user_id: str
     events: List[StoredEventOut]
     conversation_events: int = Field(..., description="Events of the shopper's chat kept in Rasa's tracker store.")
 
 
-class Forgotten(BaseModel):
+class Forgotten(ApiModel):
     user_id: str
     deleted_events: int
     deleted_conversation_events: int
 
 
-class RetrainStatus(BaseModel):
+class RetrainStatus(ApiModel):
     state: str = Field(..., description="idle, running, succeeded or failed")
     started_at: Optional[str]
     finished_at: Optional[str]
@@ -134,7 +167,7 @@ class RetrainStatus(BaseModel):
     error: Optional[str] = Field(None, description="Why it failed; the old models keep serving")
 
 
-class Health(BaseModel):
+class Health(ApiModel):
     status: str = Field(..., description="ok, or degraded when the database does not answer")
     database: bool
     models: Dict[str, float] = Field(..., description="Model name -> its weight in the blend")
@@ -149,7 +182,7 @@ class Health(BaseModel):
     retrain: RetrainStatus
 
 
-class ProductIn(BaseModel):
+class ProductIn(ApiModel):
     """A catalog row (the schema of data/catalog/products.jsonl); checked again by the catalog's validation."""
 
     category: str

@@ -16,6 +16,7 @@ from typing import Dict, List, Tuple
 import pytest
 from aiohttp import web
 
+from benchmarks.load import parse_args
 from benchmarks.load_report import LoadReport, Machine, TargetResult
 from benchmarks.load_servers import (LOOPBACK, MemorySampler, ServerError, ServerGroup, ServerSpec, count_logged_errors,
                                      free_port, tree_rss)
@@ -312,3 +313,9 @@ def test_report_is_written_as_json_and_markdown_named_by_date_machine_and_commit
     assert "| rasa server RSS idle / peak | 1,200 MB / 2,400 MB | 250 MB / 500 MB |" in text
     assert "| `/model/parse` p50 | <= 20 ms | 81.0 ms | **missed** |" in text
     assert "| ERROR lines in the server logs | rasa 7 (rasa.core.actions.action 5, rasa.core.channels.rest 2); actions 0 | - |" in text
+
+
+def test_the_production_profile_is_measured_beside_the_default_one():
+    assert parse_args([]).targets == ["daogou", "rasa-init"]
+    assert parse_args(["--profile", "production"]).targets == ["daogou", "rasa-init", "daogou-production"]
+    assert parse_target_names("daogou-production") == ["daogou-production"]
