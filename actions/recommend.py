@@ -73,7 +73,7 @@ class ActionRecommendProducts(ShopAction):
             turn.say("error.bad_budget", detail=str(exc))
             return
         if limits.any:  # "lighter / bigger screen / newer": only those that beat what was shown, best first
-            keep = {p.id for p in narrowed([r.product for r in recommendations], limits)} if not limits.unknown else set()
+            keep = {p.id for p in narrowed([r.product for r in recommendations], limits)}
             recommendations = [r for r in recommendations if r.product.id in keep][:RESULTS_PER_ANSWER]
             if not recommendations:
                 turn.dispatcher.utter_message(text=explain_nothing(language, limits))

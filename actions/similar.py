@@ -30,7 +30,7 @@ class ActionFindSimilar(ShopAction):
         similar = [r.product for r in turn.recommender.similar(anchor.id, k=CANDIDATES if limits.any else RESULTS,
                                                                max_price=self._max_price(turn, anchor))]
         if limits.any:
-            similar = [] if limits.unknown else narrowed(similar, limits)[:RESULTS]
+            similar = narrowed(similar, limits)[:RESULTS]
         name = anchor.display_name(turn.language)
         if not similar:
             if limits.any:

@@ -84,7 +84,9 @@ def spec_limits(refinement: Refinement, reference: Sequence[Product]) -> SpecLim
 
 
 def narrowed(products: Sequence[Product], limits: SpecLimits) -> List[Product]:
-    """The products that meet every limit, in the order given."""
+    """The products that meet every limit, in the order given; none when a spec asked for is unknown."""
+    if limits.unknown:  # "lighter" than products whose weight nobody knows: no product can be said to be
+        return []
     return [p for p in products if all(limit.admits(p) for limit in limits.limits)]
 
 

@@ -129,6 +129,7 @@ def test_bigger_screen_and_newer_against_one_product():
 def test_a_spec_nobody_shown_has_is_said_not_guessed():
     limits = spec_limits(Refinement(lighter=True), [product("p1", "phone"), product("p2", "phone")])
     assert limits.unknown == ("lighter",) and not limits.limits
+    assert narrowed([product("c1", "phone", weight=150)], limits) == []  # nothing is "lighter" than the unknown
     assert "weight" in explain_nothing("en", limits) and "重量" in explain_nothing("zh", limits)
 
 
