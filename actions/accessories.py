@@ -6,6 +6,7 @@ stock), its ``compatible_models`` spec names the model the shopper typed.
 """
 from __future__ import annotations
 
+from statistics import median
 from typing import List, Optional, Text, Tuple
 
 from rasa_sdk.events import SlotSet
@@ -14,7 +15,7 @@ from recsys import Product, Recommender
 
 from actions.base import ShopAction, Turn
 from actions.messages import t
-from actions.parsing import accessory_kind, parse_budget
+from actions.parsing import accessory_kind, parse_budget, parse_refinement
 from actions.references import referenced_products, squeezed
 from actions.render import product_list
 
@@ -53,9 +54,6 @@ def answer_accessories(turn: Turn, quiet_when_unknown: bool = False) -> bool:
     if not fitting:
         turn.say("accessories.none", name=name)
         return True
-    budget = parse_budget(turn.text)  # "a case under 200": the budget holds here too
-    if budget is not None and budget.max_price is not None:
-        fitting = [p for p in fitting if p.price <= budget.max_price] or fitting
     intro = t(turn.language, "accessories.intro", name=name)
     kind = accessory_kind(turn.text)
     if kind is not None:
@@ -63,11 +61,28 @@ def answer_accessories(turn: Turn, quiet_when_unknown: bool = False) -> bool:
         if not of_kind:  # none of that kind fits: say so, and offer the nearest that does fit
             intro = t(turn.language, "accessories.none_of_kind", name=name, kind=t(turn.language, f"accessory.{kind}"))
         fitting = of_kind or fitting
-    fitting = fitting[:RESULTS]
+    kept = within_what_was_said(turn.text, fitting)
+    if not kept:  # nothing that fits is within the budget said: say so, and show the cheapest that fit
+        intro = t(turn.language, "accessories.none_within_budget", name=name)
+        kept = sorted(fitting, key=lambda p: p.price)
+    fitting = kept[:RESULTS]
     turn.show(*product_list(turn.language, fitting, intro,
                             reason=t(turn.language, "accessories.reason", name=name), reason_code="fits"))
     turn.events.append(SlotSet("last_recommendations", [p.id for p in fitting]))
     return True
+
+
+def within_what_was_said(text: str, fitting: List[Product]) -> List[Product]:
+    """The shopper's constraints hold for accessories too: a budget said ("a case under 200") and "cheaper"
+    (below the middle price of what fits; when one fits, it is kept). Empty when none is within the budget."""
+    budget = parse_budget(text)
+    kept = fitting
+    if budget is not None and budget.max_price is not None:
+        kept = [p for p in kept if p.price <= budget.max_price]
+    if parse_refinement(text).cheaper and kept:
+        middle = median(p.price for p in kept)
+        kept = [p for p in kept if p.price < middle] or kept
+    return kept
 
 
 def accessories_by_model(recommender: Recommender, text: str) -> Tuple[Optional[str], List[Product]]:

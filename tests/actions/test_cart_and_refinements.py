@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import pytest
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.accessories import accessories_by_model
+from actions.accessories import accessories_by_model, within_what_was_said
 from actions.cart import ActionAddToCart, ActionConfirmEmptyCart, ActionEmptyCart, cart_contents
 from actions.confirmations import CONFIRMED, ActionAnswerYesNo
 from actions.parsing import Refinement, parse_refinement
@@ -142,3 +142,16 @@ def test_accessories_found_by_the_longest_model_name_typed():
     assert accessories_by_model(fake, "any cases for the iphone 16 pro?") == ("iPhone 16 Pro", [stock[1]])
     assert accessories_by_model(fake, "iphone16 pro max 的贴膜")[0] == "iPhone 16 Pro Max"
     assert accessories_by_model(fake, "a case for my phone") == (None, [])
+
+
+def priced(pid: str, price: float) -> Product:
+    item = product(pid, "accessory")
+    return Product(**{**item.__dict__, "price": price})
+
+
+def test_accessories_keep_a_budget_said_and_cheaper():
+    cases = [priced("c1", 399), priced("c2", 79), priced("c3", 199)]
+    assert [p.id for p in within_what_was_said("a case under 200", cases)] == ["c2", "c3"]
+    assert [p.id for p in within_what_was_said("any cheaper cases?", cases)] == ["c2"]
+    assert within_what_was_said("a case under 50", cases) == []  # said as such, not silently over budget
+    assert within_what_was_said("cases for it", cases) == cases
