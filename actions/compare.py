@@ -1,6 +1,7 @@
 """``action_compare_products``: two or three products side by side on the specs of their category."""
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import List, Optional, Text
 
 from rasa_sdk.events import SlotSet
@@ -9,7 +10,9 @@ from recsys import Product, RecommendationQuery
 
 from actions.base import ShopAction, Turn
 from actions.references import referenced_products
+from actions.parsing import parse_refinement
 from actions.render import comparison
+from actions.spec_refinement import CANDIDATES, SpecLimits, narrowed, spec_limits
 
 MAX_COMPARED = 3
 
@@ -57,11 +60,19 @@ class ActionCompareProducts(ShopAction):
         if anchor is None or not brands or brands[0] == anchor.brand:
             return None
         same_category = turn.tracker.get_slot("category") == anchor.category
-        query = RecommendationQuery(user_id=turn.user_id, category=anchor.category, brand=brands[0], k=1,
+        max_price = turn.tracker.get_slot("max_price") if same_category else None
+        refinement = parse_refinement(turn.text)
+        if refinement.cheaper:  # "vs a cheaper Sony": cheaper than the one in view
+            max_price = min(max_price, anchor.price - 1) if max_price is not None else anchor.price - 1
+        limits = spec_limits(refinement, [anchor]) if refinement.by_spec else SpecLimits()  # "vs a lighter Sony"
+        query = RecommendationQuery(user_id=turn.user_id, category=anchor.category, brand=brands[0],
+                                    k=CANDIDATES if limits.any else 1,
                                     min_price=turn.tracker.get_slot("min_price") if same_category else None,
-                                    max_price=turn.tracker.get_slot("max_price") if same_category else None)
-        found = turn.recommender.recommend(query)
-        if not found and query.max_price is not None:  # none within budget: the brand's best at any price
-            found = turn.recommender.recommend(RecommendationQuery(user_id=turn.user_id, category=anchor.category,
-                                                                   brand=brands[0], k=1))
-        return [anchor, found[0].product] if found else None
+                                    max_price=max_price)
+        found = [r.product for r in turn.recommender.recommend(query)]
+        if not found and query.max_price is not None and not refinement.cheaper:
+            # none within budget: the brand's best at any price
+            found = [r.product for r in turn.recommender.recommend(replace(query, min_price=None, max_price=None))]
+        if limits.any:
+            found = narrowed(found, limits)
+        return [anchor, found[0]] if found else None

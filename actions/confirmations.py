@@ -1,10 +1,11 @@
 """Short answers that depend on what was just asked: yes/no to a destructive act, acceptance, thanks and bye.
 
-Forgetting erases the shopper's events and conversation, so one misread message must not do it:
-``action_confirm_forget_me`` says what would be erased and asks; ``action_answer_yes_no`` (the rule for
-affirm and deny) runs ``action_forget_me`` only when the turn right before was that question and the
-reply is an explicit yes. Anything else (a no, a new request) leaves everything as it was. The tracker
-store erases the conversation when it sees ``action_forget_me`` run, so that one code path stays.
+A destructive act (forgetting the shopper, emptying the cart) is never run on one message that might be
+misread: its ``action_confirm_*`` says what would go (N events and the conversation; N items) and asks,
+and ``action_answer_yes_no`` (the rule for affirm and deny) runs the act only when the turn right before
+was that question and the reply is an explicit yes. Anything else (a no, a new request) leaves
+everything as it was. :data:`CONFIRMED` is the one table of such acts: one mechanism, every use. The
+tracker store erases the conversation when it sees ``action_forget_me`` run, so that one code path stays.
 
 A yes with nothing pending that accepts the product shown ("好的，就它了", "great, I'll take it")
 goes to the cart through ``action_add_to_cart``.
@@ -12,18 +13,35 @@ goes to the cart through ``action_add_to_cart``.
 from __future__ import annotations
 
 import re
-from typing import Any, Dict, List, Optional, Text
+from dataclasses import dataclass
+from typing import Any, Dict, List, Mapping, Optional, Text
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import FollowupAction, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.base import ShopAction, Turn, shopper_language
+from actions.cart import ASK_EMPTY_CART, EMPTY_CART
 from actions.messages import t
 
 ASK_FORGET = "action_confirm_forget_me"
 FORGET = "action_forget_me"
 ADD_TO_CART = "action_add_to_cart"
+
+
+@dataclass(frozen=True)
+class Confirmed:
+    """A destructive act behind a question: what runs on an explicit yes, what is said on anything else."""
+
+    act: str
+    cancelled: str  # locale key
+
+
+#: The question's action -> the act it guards. A new destructive act adds a row here and asks first.
+CONFIRMED: Mapping[str, Confirmed] = {
+    ASK_FORGET: Confirmed(FORGET, "privacy.forget_cancelled"),
+    ASK_EMPTY_CART: Confirmed(EMPTY_CART, "cart.empty_cancelled"),
+}
 
 _EXPLICIT_YES = re.compile(
     r"^\s*(yes|yeah|yep|yup|sure|confirm(ed)?|do it|go ahead|please do|yes,? (please|do it|delete|erase)|"
@@ -86,10 +104,11 @@ class ActionAnswerYesNo(Action):
         events: List[Dict[Text, Any]] = [SlotSet("language", language)]
         text = (tracker.latest_message or {}).get("text") or ""
         intent = ((tracker.latest_message or {}).get("intent") or {}).get("name")
-        if previous_action(tracker.events) == ASK_FORGET:
+        pending = CONFIRMED.get(previous_action(tracker.events) or "")
+        if pending is not None:
             if intent == "affirm" and explicit_yes(text):
-                return events + [FollowupAction(FORGET)]
-            dispatcher.utter_message(text=t(language, "privacy.forget_cancelled"))
+                return events + [FollowupAction(pending.act)]
+            dispatcher.utter_message(text=t(language, pending.cancelled))
             return events
         if intent == "affirm" and accepts_product(text) and tracker.get_slot("last_product"):
             return events + [FollowupAction(ADD_TO_CART)]

@@ -209,6 +209,10 @@ _NEGATIVE = re.compile(
 _STARS = re.compile(r"([1-5])\s*(?:stars?|/\s*5|out of 5|分|星|颗星)|([一二三四五])\s*(?:分|星|颗星)", re.IGNORECASE)
 _CHEAPER = re.compile(r"(cheaper|less expensive|lower price|too expensive|便宜|太贵|实惠)", re.IGNORECASE)
 _PRICIER = re.compile(r"(more expensive|pricier|premium|high[- ]end|better ones|higher budget|贵一点|贵点|高端|更好的)", re.IGNORECASE)
+_LIGHTER = re.compile(r"(lighter|less heavy|too heavy|more portable|轻一点|轻点|轻一些|更轻|太重|轻便一点)", re.IGNORECASE)
+_BIGGER_SCREEN = re.compile(r"((bigger|larger|bigger-screen) (screen|display)|screen (is )?too small|屏幕(再|更)?大一?(点|些)|屏幕更大|更大的屏|大一点的屏|屏幕太小)",
+                            re.IGNORECASE)
+_NEWER = re.compile(r"(newer|more recent|新一点|新一些|更新的|更新款|新款|较新)", re.IGNORECASE)
 _OTHER_BRAND = re.compile(r"(another brand|different brand|other brands?|not this brand|换个牌子|换个品牌|换一个牌子|别的牌子|其他牌子|其他品牌|别的品牌)", re.IGNORECASE)
 
 
@@ -230,21 +234,30 @@ def parse_feedback(text: str) -> Feedback:
 
 @dataclass(frozen=True)
 class Refinement:
-    """A correction of the last recommendation: "cheaper", "more premium", "another brand"."""
+    """A correction of the last recommendation: "cheaper", "more premium", "another brand", "lighter",
+    "bigger screen", "newer" (the last three are read against catalog specs by :mod:`actions.spec_refinement`)."""
 
     cheaper: bool = False
     pricier: bool = False
     other_brand: bool = False
+    lighter: bool = False
+    bigger_screen: bool = False
+    newer: bool = False
+
+    @property
+    def by_spec(self) -> bool:
+        return self.lighter or self.bigger_screen or self.newer
 
     @property
     def any(self) -> bool:
-        return self.cheaper or self.pricier or self.other_brand
+        return self.cheaper or self.pricier or self.other_brand or self.by_spec
 
 
 def parse_refinement(text: str) -> Refinement:
     text = text or ""
     return Refinement(cheaper=bool(_CHEAPER.search(text)), pricier=bool(_PRICIER.search(text)) and not _CHEAPER.search(text),
-                      other_brand=bool(_OTHER_BRAND.search(text)))
+                      other_brand=bool(_OTHER_BRAND.search(text)), lighter=bool(_LIGHTER.search(text)),
+                      bigger_screen=bool(_BIGGER_SCREEN.search(text)), newer=bool(_NEWER.search(text)))
 
 
 # -- kinds of accessory -------------------------------------------------------------

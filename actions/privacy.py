@@ -18,7 +18,7 @@ from actions.messages import t
 
 SHOWN_EVENTS = 10
 #: Slots that remember the shopper within and across sessions.
-MEMORY_SLOTS = ("last_recommendations", "last_product", "category", "brand", "min_price", "max_price")
+MEMORY_SLOTS = ("last_recommendations", "last_product", "category", "brand", "min_price", "max_price", "accessories_offered")
 
 
 class ActionShowMyData(ShopAction):

@@ -5,7 +5,10 @@ from typing import Text
 
 from rasa_sdk.events import SlotSet
 
+from actions.accessories import answer_accessories
 from actions.base import ShopAction, Turn
+from actions.parsing import accessory_kind
+from actions.references import referenced_products
 from actions.shown_list import answer_about_shown, asked_feature
 from actions.render import feature_answer, product_details
 
@@ -17,6 +20,8 @@ class ActionProductInfo(ShopAction):
     def respond(self, turn: Turn) -> None:
         if answer_about_shown(turn):  # "哪个拍照最好": about the list shown
             return
+        if accessory_kind(turn.text) is not None and self._no_device_named(turn) and answer_accessories(turn, quiet_when_unknown=True):
+            return  # "iphone 16 pro 的贴膜有吗": a question about what fits a device, not about a product
         product = turn.referenced_product()
         if product is None:
             return
@@ -29,3 +34,8 @@ class ActionProductInfo(ShopAction):
             turn.show(*product_details(turn.language, product))
         # Asking about a product is interest in it: a view shapes the next recommendations.
         turn.recommender.record_event(turn.user_id, product.id, "view")
+
+    @staticmethod
+    def _no_device_named(turn: Turn) -> bool:
+        found = referenced_products(turn.tracker, turn.recommender, limit=1)
+        return not found or found[0].category == "accessory"

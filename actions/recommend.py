@@ -14,6 +14,7 @@ from actions.messages import t
 from actions.render import category_list, category_name, money, render_recommendations
 from actions.recommendation_form import main_use, preferred_feature, stocked_categories
 from actions.shopper_request import read_request, request_messages
+from actions.spec_refinement import CANDIDATES, explain_nothing, narrowed
 
 RESULTS_PER_ANSWER = 5
 
@@ -48,13 +49,14 @@ class ActionRecommendProducts(ShopAction):
             return
 
         budget = request.budget
+        limits = request.spec_limits
         query = RecommendationQuery(
             user_id=tracker.sender_id,
             category=request.category,
             brand=request.brand,
             min_price=budget.min_price if budget else None,
             max_price=budget.max_price if budget else None,
-            k=RESULTS_PER_ANSWER,
+            k=CANDIDATES if limits.any else RESULTS_PER_ANSWER,
             exclude_brands=request.exclude_brands,
             exclude_items=request.exclude_items,
             prefer=self._preferred_feature(messages, tracker, recommender),
@@ -70,6 +72,12 @@ class ActionRecommendProducts(ShopAction):
         except QueryError as exc:
             turn.say("error.bad_budget", detail=str(exc))
             return
+        if limits.any:  # "lighter / bigger screen / newer": only those that beat what was shown, best first
+            keep = {p.id for p in narrowed([r.product for r in recommendations], limits)}
+            recommendations = [r for r in recommendations if r.product.id in keep][:RESULTS_PER_ANSWER]
+            if not recommendations:
+                turn.dispatcher.utter_message(text=explain_nothing(language, limits))
+                return
 
         if not recommendations:
             turn.dispatcher.utter_message(text=self._explain_empty(language, catalog, query))

@@ -90,7 +90,7 @@ def _names_something_else(text: str, last: Product, recommender: Recommender) ->
     pointed_at = _categories_pointed_at(text, aliases.resolve_category)
     if pointed_at and last.category not in pointed_at:
         return True
-    names = _squeezed(" ".join((last.id, last.display_name("en"), last.display_name("zh"))))
+    names = squeezed(" ".join((last.id, last.display_name("en"), last.display_name("zh"))))
     return any(code not in names for code in _MODEL_CODE.findall(text.lower()))
 
 
@@ -116,10 +116,11 @@ def _categories_pointed_at(text: str, resolve_category: Callable[[str], Optional
 
 def _names_part_of(product: Product, mention: str) -> bool:
     """Whether a mention we could not resolve ("pixel" after the Pixel 8) is part of this product's name."""
-    wanted = _squeezed(mention)
-    return bool(wanted) and any(wanted in _squeezed(name) for name in
+    wanted = squeezed(mention)
+    return bool(wanted) and any(wanted in squeezed(name) for name in
                                 (product.id, product.display_name("en"), product.display_name("zh")))
 
 
-def _squeezed(text: str) -> str:
+def squeezed(text: str) -> str:
+    """Lower case without spaces, hyphens and underscores: "iPhone 16 Pro" and "iphone16pro" meet."""
     return re.sub(r"[\s\-_]+", "", text).lower()

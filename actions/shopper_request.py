@@ -22,6 +22,7 @@ from rasa_sdk import Tracker
 from recsys import Catalog
 
 from actions.parsing import PriceRange, Refinement, parse_budget, parse_refinement
+from actions.spec_refinement import SpecLimits, spec_limits
 
 RECOMMENDATION_FORM = "recommendation_form"
 #: Intents whose messages describe the request itself; other messages said during the form
@@ -107,6 +108,8 @@ class ShopperRequest:
     budget: Optional[PriceRange]
     exclude_brands: Tuple[str, ...] = ()
     exclude_items: Tuple[str, ...] = ()
+    #: "lighter", "bigger screen", "newer" than the list shown: the specs every product listed must beat.
+    spec_limits: SpecLimits = SpecLimits()
 
 
 def read_request(tracker: Tracker, catalog: Catalog, messages: Optional[List[Dict[str, Any]]] = None) -> ShopperRequest:
@@ -145,6 +148,10 @@ def read_request(tracker: Tracker, catalog: Catalog, messages: Optional[List[Dic
 
     exclude: Tuple[str, ...] = ()
     exclude_items: Tuple[str, ...] = ()
+    limits = SpecLimits()
+    if refinement.by_spec and shown:  # "any lighter ones?": lighter than the middle of what was shown
+        limits = spec_limits(refinement, shown)
+        exclude_items = tuple(p.id for p in shown)
     if refinement.any and shown and not stated_budget:
         # Like a salesperson: "cheaper" means cheaper than the middle of what was shown, and new products.
         middle = median(p.price for p in shown)
@@ -158,7 +165,7 @@ def read_request(tracker: Tracker, catalog: Catalog, messages: Optional[List[Dic
         exclude = tuple(sorted({p.brand for p in shown} | ({brand} if brand else set())))
         brand = None
     return ShopperRequest(category=category, unknown_category=unknown_category, brand=brand,
-                          budget=budget, exclude_brands=exclude, exclude_items=exclude_items)
+                          budget=budget, exclude_brands=exclude, exclude_items=exclude_items, spec_limits=limits)
 
 
 def _shown(tracker: Tracker, catalog: Catalog) -> List[Any]:

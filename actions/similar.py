@@ -11,6 +11,7 @@ from actions.base import ShopAction, Turn
 from actions.messages import t
 from actions.parsing import parse_budget, parse_refinement
 from actions.render import product_list
+from actions.spec_refinement import CANDIDATES, SpecLimits, explain_nothing, narrowed, spec_limits
 
 RESULTS = 5
 
@@ -23,10 +24,19 @@ class ActionFindSimilar(ShopAction):
         anchor = turn.referenced_product()
         if anchor is None:
             return
-        similar = [r.product for r in turn.recommender.similar(anchor.id, k=RESULTS, max_price=self._max_price(turn, anchor))]
+        refinement = parse_refinement(turn.text)
+        # "similar but lighter / with a bigger screen / newer": than the product pointed at.
+        limits = spec_limits(refinement, [anchor]) if refinement.by_spec else SpecLimits()
+        similar = [r.product for r in turn.recommender.similar(anchor.id, k=CANDIDATES if limits.any else RESULTS,
+                                                               max_price=self._max_price(turn, anchor))]
+        if limits.any:
+            similar = narrowed(similar, limits)[:RESULTS]
         name = anchor.display_name(turn.language)
         if not similar:
-            turn.say("similar.none", name=name)
+            if limits.any:
+                turn.dispatcher.utter_message(text=explain_nothing(turn.language, limits))
+            else:
+                turn.say("similar.none", name=name)
             return
         turn.show(*product_list(turn.language, similar, t(turn.language, "similar.intro", name=name),
                                 reason=t(turn.language, "reason.similar_to", item=name), reason_code="similar_to"))
