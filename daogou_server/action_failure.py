@@ -74,12 +74,9 @@ class PoliteRestInput(RestInput):
             if request.method != "POST" or not request.path.endswith("/webhook"):
                 return None
             try:
-                body = request.json
+                problem = rest_body_problem(request.json)
             except Exception:  # noqa: BLE001 - not JSON, or not UTF-8: Sanic raises its own 400 types
-                body = None
                 problem = "the body must be JSON in UTF-8"
-            else:
-                problem = rest_body_problem(body)
             return response.json({"error": problem}, status=400) if problem else None
 
         return blueprint
