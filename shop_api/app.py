@@ -92,10 +92,6 @@ def _openapi(app: FastAPI) -> dict:
             components.update(definition.pop("definitions", {}))
             components[model.__name__] = definition
         schema["components"].setdefault("securitySchemes", {})
-        # A single rejected event is answered 422 with its results (shop_api/events.py); errors.document adds
-        # the error shape beside it for the other refusals.
-        rejected = schema["paths"]["/v1/events"]["post"]["responses"].setdefault("422", {"description": "Rejected"})
-        rejected["content"] = {"application/json": {"schema": {"$ref": "#/components/schemas/EventsResponse"}}}
         errors.document(schema)
         app.openapi_schema = schema
     return app.openapi_schema

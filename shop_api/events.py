@@ -25,7 +25,10 @@ MAX_BODY_BYTES = 2_000_000
 
 
 @router.post("/events", response_model=EventsResponse, dependencies=[Depends(require_event_writer)], openapi_extra=_BODY,
-             responses={422: {"description": "A single event rejected, malformed JSON, or a batch over the limit"}},
+             # A single rejected event is answered 422 with its results; errors.document adds the error shape
+             # beside it for the other refusals (malformed JSON, a batch over the limit).
+             responses={422: {"description": "A single event rejected, malformed JSON, or a batch over the limit",
+                              "model": EventsResponse}},
              summary="Store events (idempotent by event_id)")
 async def post_events(request: Request, rec: Recommender = Depends(recommender)) -> Any:
     body = await request.body()
