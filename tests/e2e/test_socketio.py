@@ -8,41 +8,9 @@ from typing import List
 import pytest
 import socketio
 
+from tests.socketio_chat import converse, hang_up
+
 pytestmark = pytest.mark.e2e
-
-
-async def converse(rasa_url: str, session_id: str, messages: List[str], metadata=None) -> List[List[dict]]:
-    """Connect, ask for the session, send each message and collect what comes back until it goes quiet."""
-    client = socketio.AsyncClient(reconnection=False)
-    received: asyncio.Queue = asyncio.Queue()
-    confirmed = asyncio.Event()
-    client.on("bot_uttered", lambda data: received.put_nowait(data))
-    client.on("session_confirm", lambda data: confirmed.set())
-    await client.connect(rasa_url, transports=["polling"], socketio_path="/socket.io")
-    try:
-        await client.emit("session_request", {"session_id": session_id})
-        await asyncio.wait_for(confirmed.wait(), 30)
-        answers = []
-        for message in messages:
-            await client.emit("user_uttered", {"message": message, "session_id": session_id, "metadata": metadata or {}})
-            replies = [await asyncio.wait_for(received.get(), 60)]
-            while True:
-                try:
-                    replies.append(await asyncio.wait_for(received.get(), 2))
-                except asyncio.TimeoutError:
-                    break
-            answers.append(replies)
-        return answers
-    finally:
-        await hang_up(client)
-
-
-async def hang_up(client: socketio.AsyncClient) -> None:
-    """Disconnect without waiting out the long-poll in flight (up to the server's 25 s ping interval)."""
-    try:
-        await asyncio.wait_for(client.disconnect(), 3)
-    except asyncio.TimeoutError:
-        pass
 
 
 def products(replies: List[dict]) -> List[dict]:

@@ -15,13 +15,13 @@ from typing import Iterator, List, Optional, Tuple
 
 import pytest
 import requests
-import socketio
 import yaml
 
 from daogou_server.input_checks import MAX_MESSAGE_CHARS
 from daogou_server.production import RECSYS_DB, TRACKER_DB
 from daogou_server.stack import RunningStack, StackConfig
 from tests.e2e.chat import products_in, texts_of
+from tests.socketio_chat import converse
 from tests.production.stack import query, start, tracker_events
 
 pytestmark = pytest.mark.e2e
@@ -177,40 +177,11 @@ def test_a_hostile_sender_id_is_refused_and_nothing_is_stored(config, entry):
     assert _stored_row_count(config) == before
 
 
-async def _socketio_exchange(url: str, session_id: str, messages: List[str], quiet_s: float = 3) -> List[List[dict]]:
-    """Send each message and collect the replies until the server goes quiet (a hostile one may get none)."""
-    client = socketio.AsyncClient(reconnection=False)
-    received: asyncio.Queue = asyncio.Queue()
-    confirmed = asyncio.Event()
-    client.on("bot_uttered", lambda data: received.put_nowait(data))
-    client.on("session_confirm", lambda data: confirmed.set())
-    await client.connect(url, transports=["polling"], socketio_path="/socket.io")
-    try:
-        await client.emit("session_request", {"session_id": session_id})
-        await asyncio.wait_for(confirmed.wait(), 30)
-        answers = []
-        for message in messages:
-            await client.emit("user_uttered", {"message": message, "session_id": session_id})
-            replies: List[dict] = []
-            try:
-                replies.append(await asyncio.wait_for(received.get(), 60 if message == NEXT else 20))
-                while True:
-                    replies.append(await asyncio.wait_for(received.get(), quiet_s))
-            except asyncio.TimeoutError:
-                pass
-            answers.append(replies)
-        return answers
-    finally:
-        try:
-            await asyncio.wait_for(client.disconnect(), 3)
-        except asyncio.TimeoutError:
-            pass
-
-
 def test_hostile_socketio_messages_get_no_error_and_the_next_message_works(config):
     session = f"hostile-sio-{uuid.uuid4().hex[:8]}"
     hostile = [_hostile(entry) for entry in CORPUS["messages"]]
-    answers = asyncio.run(_socketio_exchange(config.rasa_url, session, [m for text in hostile for m in (text, NEXT)]))
+    answers = asyncio.run(converse(config.rasa_url, session, [m for text in hostile for m in (text, NEXT)],
+                                     first_reply_s=lambda m: 60 if m == NEXT else 20, quiet_s=3, reply_required=False))
     for text, after in zip(hostile, answers[1::2]):
         assert served(after), (text[:80], after)
     for replies in answers:
