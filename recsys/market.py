@@ -79,19 +79,22 @@ class MarketCounters:
 
     def _add(self, rows, now: datetime) -> bool:
         oldest = _minute(now - self._window)
-        added = False
+        added = out_of_order = False
         for event_id, timestamp, item_id, event_type in rows:
             self._last_id = max(self._last_id, int(event_id))
             weight = MARKET_WEIGHTS.get(event_type, 0.0)
             minute = _minute(timestamp)
             if weight <= 0 or minute < oldest:
                 continue
-            bucket = self._buckets.setdefault(minute, {})
+            bucket = self._buckets.get(minute)
+            if bucket is None:
+                out_of_order |= bool(self._buckets) and minute < next(reversed(self._buckets))
+                bucket = self._buckets[minute] = {}
             bucket[item_id] = bucket.get(item_id, 0.0) + weight
             self._totals[item_id] = self._totals.get(item_id, 0.0) + weight
             self._put(item_id, self._totals[item_id])
             added = True
-        if added:
+        if out_of_order:  # minutes expire from the front: keep them in order (rows come nearly sorted)
             self._buckets = OrderedDict(sorted(self._buckets.items()))
         return added
 
@@ -138,6 +141,10 @@ class MarketCounters:
 
 
 def _minute(timestamp) -> int:
+    if isinstance(timestamp, datetime):  # the common case, without pandas (a request reads every new row)
+        if timestamp.tzinfo is None:  # SQLite hands back naive datetimes; they were stored in UTC
+            timestamp = timestamp.replace(tzinfo=timezone.utc)
+        return int(timestamp.timestamp() // 60)
     value = pd.Timestamp(timestamp)
     if value.tzinfo is None:  # SQLite hands back naive datetimes; they were stored in UTC
         value = value.tz_localize("UTC")

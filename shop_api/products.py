@@ -14,7 +14,7 @@ from shop_api.responses import CompactJSONResponse
 from shop_api.recommendations import MAX_K, language_of
 from shop_api.auth import require_token
 from shop_api.schemas import ProductCard, ProductIn, ProductOut, ProductPage
-from shop_api.service import recommender
+from shop_api.service import ranking_recommender, recommender
 
 router = APIRouter(prefix="/v1/products", tags=["products"])
 PRODUCT_ID = Path(..., max_length=128)
@@ -92,9 +92,9 @@ def _field_named(message: str) -> Optional[str]:
 
 
 @router.get("/{product_id}/similar", response_model=List[ProductCard], summary="Products like this one")
-def similar(product_id: str = PRODUCT_ID, k: int = Query(5, ge=1, le=MAX_K), max_price: Optional[float] = Query(None, ge=0),
+async def similar(product_id: str = PRODUCT_ID, k: int = Query(5, ge=1, le=MAX_K), max_price: Optional[float] = Query(None, ge=0),
             lang: Optional[str] = Query(None), accept_language: Optional[str] = Header(None),
-            rec: Recommender = Depends(recommender)):
+            rec: Recommender = Depends(ranking_recommender)):
     language = language_of(lang, accept_language)
     _known(rec, product_id)
     try:
@@ -106,8 +106,8 @@ def similar(product_id: str = PRODUCT_ID, k: int = Query(5, ge=1, le=MAX_K), max
 
 
 @router.get("/{product_id}/accessories", response_model=List[ProductCard], summary="In-stock accessories that fit it")
-def accessories(product_id: str = PRODUCT_ID, k: int = Query(5, ge=1, le=MAX_K), lang: Optional[str] = Query(None),
-                accept_language: Optional[str] = Header(None), rec: Recommender = Depends(recommender)):
+async def accessories(product_id: str = PRODUCT_ID, k: int = Query(5, ge=1, le=MAX_K), lang: Optional[str] = Query(None),
+                accept_language: Optional[str] = Header(None), rec: Recommender = Depends(ranking_recommender)):
     language = language_of(lang, accept_language)
     product = _known(rec, product_id)
     reason = t(language, "accessories.reason", name=product.display_name(language))

@@ -11,7 +11,7 @@ from recsys import QueryError, RecommendationQuery, Recommender, shopper_key
 from shop_api.errors import ApiError
 from shop_api.responses import CompactJSONResponse
 from shop_api.schemas import RecommendationsResponse
-from shop_api.service import recommender
+from shop_api.service import ranking_recommender
 
 router = APIRouter(prefix="/v1", tags=["recommendations"])
 LANGUAGES = ("en", "zh")
@@ -32,13 +32,13 @@ def language_of(lang: Optional[str], accept_language: Optional[str]) -> str:
 
 
 @router.get("/recommendations", response_model=RecommendationsResponse, summary="Products for a shopper, with reasons")
-def recommendations(
+async def recommendations(
     user_id: Optional[str] = Query(None, max_length=128), session_id: Optional[str] = Query(None, max_length=128),
     category: Optional[str] = Query(None, max_length=32), brand: Optional[str] = Query(None, max_length=64),
     min_price: Optional[float] = Query(None, ge=0), max_price: Optional[float] = Query(None, ge=0),
     k: int = Query(5, ge=1, le=MAX_K), exclude: Optional[str] = Query(None, max_length=4096, description="comma-separated product ids"),
     lang: Optional[str] = Query(None), accept_language: Optional[str] = Header(None),
-    rec: Recommender = Depends(recommender),
+    rec: Recommender = Depends(ranking_recommender),
 ):
     language = language_of(lang, accept_language)
     excluded = tuple(dict.fromkeys(p.strip() for p in (exclude or "").split(",") if p.strip()))

@@ -18,7 +18,21 @@ async def recommender(_: Request) -> Recommender:
     ready = loaded_recommender()
     if ready is not None:
         return ready
+    return await _load()
+
+
+async def ranking_recommender(_: Request) -> Recommender:
+    """The recommender for the routes that rank (recommendations, similar, accessories), which run on the
+    event loop: one hop to a worker thread costs a small request more than its ranking. A newly published
+    artefact set is swapped in here, in a worker thread, so that loading it (seconds) never stalls the loop."""
+    ready = loaded_recommender()
+    if ready is not None and not ready.models_changed():
+        return ready
+    return await _load()
+
+
+async def _load() -> Recommender:
     try:
-        return await run_in_threadpool(get_recommender)
+        return await run_in_threadpool(get_recommender)  # loads, or swaps in a newer set
     except RecommenderUnavailable as exc:
         raise ApiError(503, "unavailable", f"recommendations are unavailable: {exc}") from exc
