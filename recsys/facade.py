@@ -173,7 +173,21 @@ class Recommender:
         ensemble = EnsembleModel(members="+".join(settings.models), validation_users=settings.validation_shoppers,
                                  objective="full", refit=True, random_state=settings.seed).fit(interactions)
         total_seconds = time.perf_counter() - started
-        models, weights = dict(ensemble.ranker.models), ensemble.weights
+        return cls.from_fitted(settings, catalog, store, snapshot, dict(ensemble.ranker.models), ensemble.weights,
+                               validation_score=ensemble.validation_score, total_seconds=total_seconds,
+                               fit_seconds=ensemble.fit_seconds)
+
+    @classmethod
+    def from_fitted(cls, settings: Settings, catalog: Catalog, store: Store, snapshot: Snapshot,
+                    models: Mapping[str, RecommenderModel], weights: Mapping[str, float], validation_score: float,
+                    total_seconds: float, fit_seconds: Mapping[str, float]) -> "Recommender":
+        """Save fitted members, their blend weights and the trained shoppers as one artefact set; serve them.
+
+        Every training engine ends here (this process's :meth:`train`, and Spark's in
+        :mod:`recsys.spark`), so the files the facade loads are written by one piece of code.
+        """
+        interactions = snapshot.interactions
+        models, weights = dict(models), dict(weights)
         settings.model_dir.mkdir(parents=True, exist_ok=True)
         (settings.model_dir / "metadata.json").unlink(missing_ok=True)
         for model in models.values():
@@ -194,9 +208,9 @@ class Recommender:
             n_items=len(catalog),
             models={name: model.params() for name, model in models.items()},
             weights=weights,
-            validation={"ndcg@10": round(ensemble.validation_score, 4), "max_shoppers": settings.validation_shoppers, "objective": "full"},
+            validation={"ndcg@10": round(validation_score, 4), "max_shoppers": settings.validation_shoppers, "objective": "full"},
             metrics={"train_seconds": round(total_seconds, 3),
-                     **{f"fit_seconds.{k}": v for k, v in ensemble.fit_seconds.items()}},
+                     **{f"fit_seconds.{k}": v for k, v in fit_seconds.items()}},
         ).write(settings.model_dir)
         logger.info("trained %s on %d events from %d shoppers over %d products in %.1fs; weights %s",
                     ", ".join(models), snapshot.n_events, len(interactions.user_ids), len(catalog), total_seconds, weights)
