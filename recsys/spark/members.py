@@ -9,9 +9,14 @@ arrays come back to the driver: factors (users x rank), a sparse similarity, one
 from __future__ import annotations
 
 import math
-from typing import Dict
+import shutil
+import tempfile
+import uuid
+from pathlib import Path
+from typing import Dict, Optional
 
 import numpy as np
+import pyarrow.parquet as pq
 import scipy.sparse as sp
 
 from recsys.events import EVENT_TYPES, EVENT_WEIGHTS
@@ -27,7 +32,12 @@ def read_events(spark, snapshot: EventSnapshot):
     """The snapshot's events, checked row by row: the first bad row stops training, named by its id."""
     from pyspark.sql import functions as F
 
-    events = spark.read.parquet(str(snapshot.path))
+    from pyspark.errors import PySparkException
+
+    try:
+        events = spark.read.parquet(str(snapshot.path))
+    except PySparkException as exc:  # unreadable files, a type Spark does not take
+        raise SnapshotError(f"{snapshot.path}: cannot read the event snapshot: {str(exc).splitlines()[0]}") from None
     expected = {field.name: field.type for field in SNAPSHOT_SCHEMA}
     missing = sorted(set(expected) - set(events.columns))
     if missing:
@@ -71,16 +81,44 @@ def aggregate_pairs(events):
     return pairs.where(F.col("weight") > 0)
 
 
-def _factors(frame, n_rows: int, rank: int) -> np.ndarray:
+class Handoff:
+    """Brings a result DataFrame to the driver as numpy columns, through Parquet files.
+
+    ``toPandas``/``toArrow`` would need pandas >= 2.2 and pyarrow >= 18, which Rasa's pins rule
+    out, and ``collect`` makes one Python object per row; Spark writes Parquet in parallel and
+    pyarrow reads it back at disk speed. ``directory`` must be one the driver can read: a temporary
+    folder in ``local[*]`` mode, a shared mount on a cluster (see docs/scale.md).
+    """
+
+    def __init__(self, directory: Optional[Path] = None) -> None:
+        self.owned = directory is None
+        self.directory = Path(directory or tempfile.mkdtemp(prefix="daogou-spark-"))
+
+    def columns(self, frame, names) -> Dict[str, np.ndarray]:
+        path = self.directory / uuid.uuid4().hex
+        frame.select(*names).write.parquet(str(path))
+        try:
+            table = pq.read_table(str(path), columns=list(names))
+            return {name: table.column(name).to_numpy() for name in names if name != "features"} | (
+                {"features": np.array(table.column("features").to_pylist(), dtype=np.float32)} if "features" in names else {})
+        finally:
+            shutil.rmtree(path, ignore_errors=True)
+
+    def close(self) -> None:
+        if self.owned:
+            shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _factors(handoff: Handoff, frame, n_rows: int, rank: int) -> np.ndarray:
     """An (id, features) factor DataFrame as rows in id order; ids Spark never saw stay zero."""
-    table = frame.toPandas()
+    columns = handoff.columns(frame, ("id", "features"))
     out = np.zeros((n_rows, rank), dtype=np.float32)
-    if len(table):
-        out[table["id"].to_numpy()] = np.stack(table["features"].to_numpy()).astype(np.float32)
+    if len(columns["id"]):
+        out[columns["id"]] = columns["features"].reshape(len(columns["id"]), rank)
     return out
 
 
-def fit_als(pairs, model: ALSModel, n_users: int, n_items: int) -> ALSModel:
+def fit_als(pairs, model: ALSModel, n_users: int, n_items: int, handoff: Handoff) -> ALSModel:
     """MLlib's implicit ALS with the model's rank, regularisation, alpha and iterations."""
     from pyspark.ml.recommendation import ALS
 
@@ -88,12 +126,12 @@ def fit_als(pairs, model: ALSModel, n_users: int, n_items: int) -> ALSModel:
               implicitPrefs=True, userCol="user", itemCol="item", ratingCol="weight", seed=model.random_state,
               coldStartStrategy="drop")
     fitted = als.fit(pairs.select("user", "item", "weight"))
-    model._set_factors(_factors(fitted.userFactors, n_users, model.factors),
-                       _factors(fitted.itemFactors, n_items, model.factors))
+    model._set_factors(_factors(handoff, fitted.userFactors, n_users, model.factors),
+                       _factors(handoff, fitted.itemFactors, n_items, model.factors))
     return model
 
 
-def fit_item_knn(pairs, model: ItemKNNModel, n_users: int, n_items: int) -> ItemKNNModel:
+def fit_item_knn(pairs, model: ItemKNNModel, n_users: int, n_items: int, handoff: Handoff) -> ItemKNNModel:
     """Item co-occurrence ``S = W^T W`` by a self-join on the shopper, weighted as the model weights it.
 
     ``bm25``: each pair's weight damped by the shopper's history length and scaled by the item's IDF
@@ -124,42 +162,48 @@ def fit_item_knn(pairs, model: ItemKNNModel, n_users: int, n_items: int) -> Item
 
         rank = F.row_number().over(Window.partitionBy("i").orderBy(F.col("s").desc()))
         similarity = similarity.where(F.col("s") != 0).withColumn("r", rank).where(F.col("r") <= model.neighbours)
-    table = similarity.select("i", "j", "s").toPandas()
-    matrix = sp.csr_matrix((table["s"].to_numpy(np.float32), (table["i"].to_numpy(), table["j"].to_numpy())),
+    table = handoff.columns(similarity, ("i", "j", "s"))
+    matrix = sp.csr_matrix((table["s"].astype(np.float32), (table["i"], table["j"])),
                            shape=(n_items, n_items), dtype=np.float32)
     model.n_items = n_items
     model.matrix = keep_top_per_row(matrix, model.neighbours)
     return model
 
 
-def fit_popularity(pairs, model: PopularityModel, n_items: int) -> PopularityModel:
+def fit_popularity(pairs, model: PopularityModel, n_items: int, handoff: Handoff) -> PopularityModel:
     """Per item, the sum over shoppers of ``0.5 ** (age / half_life_days)``."""
     from pyspark.sql import functions as F
 
     decay = F.pow(F.lit(0.5), F.col("age") / F.lit(model.half_life_days))
-    table = pairs.groupBy("item").agg(F.sum(decay).alias("score")).toPandas()
+    table = handoff.columns(pairs.groupBy("item").agg(F.sum(decay).alias("score")), ("item", "score"))
     scores = np.zeros(n_items, dtype=np.float64)
-    scores[table["item"].to_numpy()] = table["score"].to_numpy(np.float64)
+    scores[table["item"]] = table["score"]
     model.n_items, model.item_scores = n_items, scores
     return model
 
 
-def fit_members(spark, snapshot: EventSnapshot, models: Dict[str, object]) -> Dict[str, object]:
-    """Fit each of ``models`` (fresh members named in :data:`SPARK_MEMBERS`) on the snapshot; returns them."""
+def fit_members(spark, snapshot: EventSnapshot, models: Dict[str, object],
+                handoff_dir: Optional[Path] = None) -> Dict[str, object]:
+    """Fit each of ``models`` (fresh members named in :data:`SPARK_MEMBERS`) on the snapshot; returns them.
+
+    ``handoff_dir``: where results pass to the driver (:class:`Handoff`; a temporary folder by default).
+    """
     unknown = sorted(set(models) - set(SPARK_MEMBERS))
     if unknown:
         raise ValueError(f"Spark does not fit {', '.join(unknown)}; it fits {', '.join(SPARK_MEMBERS)}")
     n_users, n_items = snapshot.manifest.n_users, snapshot.manifest.n_items
     pairs = aggregate_pairs(read_events(spark, snapshot)).cache()
+    handoff = Handoff(handoff_dir)
     try:
         fitted = {}
         for name, model in models.items():
             if name == "als":
-                fitted[name] = fit_als(pairs, model, n_users, n_items)
+                fitted[name] = fit_als(pairs, model, n_users, n_items, handoff)
             elif name == "item_knn":
-                fitted[name] = fit_item_knn(pairs, model, n_users, n_items)
+                fitted[name] = fit_item_knn(pairs, model, n_users, n_items, handoff)
             else:
-                fitted[name] = fit_popularity(pairs, model, n_items)
+                fitted[name] = fit_popularity(pairs, model, n_items, handoff)
         return fitted
     finally:
         pairs.unpersist()
+        handoff.close()

@@ -9,10 +9,9 @@ INSTALL_HINT = ("install it with `pip install -e .[spark]` (or `make install-spa
                 "(Debian: openjdk-17-jre-headless)")
 
 #: Settings every session gets: no web UI (nothing listens beyond the driver), few shuffle
-#: partitions (a 2-core machine gains nothing from 200), Arrow for moving factors to pandas.
+#: partitions (a 2-core machine gains nothing from 200), UTC timestamps.
 BASE_CONF: Dict[str, str] = {
     "spark.ui.enabled": "false",
-    "spark.sql.execution.arrow.pyspark.enabled": "true",
     "spark.sql.session.timeZone": "UTC",
 }
 
