@@ -28,7 +28,6 @@ from recsys.settings import Settings
 from recsys.shoppers import Snapshot
 from recsys.spark.members import SPARK_MEMBERS, fit_members
 from recsys.spark.session import spark_session
-from recsys.store import open_store
 
 logger = logging.getLogger(__name__)
 
@@ -79,7 +78,7 @@ def train_on_spark(settings: Settings, options: SparkTraining, show_progress: bo
     """Export, fit on Spark and on this machine, learn weights, save: see the module docstring."""
     catalog = Catalog.load(settings.catalog_path, settings.aliases_path)
     session = spark_session(options.master, driver_memory=options.driver_memory)  # fail early if Spark is missing
-    store = open_store(settings, catalog)
+    store = Recommender._open_store(settings, catalog, seed=True)  # seeded as the default engine seeds it
     started = time.perf_counter()
     seconds: Dict[str, float] = {}
     if options.snapshot is not None:

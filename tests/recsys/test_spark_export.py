@@ -1,5 +1,6 @@
 """``python -m recsys export-events``: the Parquet snapshot Spark trains from (no Spark needed here)."""
 import json
+import sys
 
 import pandas as pd
 import pytest
@@ -61,3 +62,16 @@ def test_cli_exports_with_a_summary(seeded, tmp_path, monkeypatch, capsys):
     folder = next((tmp_path / "out").iterdir())
     assert json.loads((folder / MANIFEST_FILE).read_text())["n_events"] == store.event_count()
     assert len(list(folder.glob("date=*/part-*.parquet"))) > 1  # written chunk by chunk
+
+
+def test_engine_spark_without_pyspark_says_what_to_install(seeded, monkeypatch, capsys):
+    settings, catalog, store = seeded
+    for name, value in {"DAOGOU_CATALOG": settings.catalog_path, "DAOGOU_ALIASES": settings.aliases_path,
+                        "DAOGOU_DATABASE_URL": settings.database_url, "DAOGOU_MODEL_DIR": settings.model_dir}.items():
+        monkeypatch.setenv(name, str(value))
+    for module in ("pyspark", "pyspark.sql"):
+        monkeypatch.setitem(sys.modules, module, None)  # import now fails, as without the extra
+    assert main(["train", "--engine", "spark"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pip install -e .[spark]" in err and "openjdk-17-jre-headless" in err
+    assert not settings.model_dir.exists()  # nothing trained, nothing written
