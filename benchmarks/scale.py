@@ -101,15 +101,19 @@ def replay(n_events: int, catalog: Catalog, out: Path) -> EventSnapshot:
     items = demo["item_id"].map(position).to_numpy(np.int32)
     writer = SnapshotWriter(out)
     copies = int(np.ceil(n_events / len(demo)))
+    per_chunk = max(1, 1_000_000 // len(demo))  # about a million rows a write: few, large Parquet files
     written = 0
-    for copy in range(copies):
-        take = min(len(demo), n_events - written)
-        writer.write(pd.DataFrame({
-            "row": np.arange(written, written + take), "timestamp": demo["timestamp"].iloc[:take].to_numpy(),
-            "user": (user_codes[:take] + copy * len(base_users)).astype(np.int32), "item": items[:take],
-            "event_type": demo["event_type"].iloc[:take].to_numpy(), "value": demo["value"].iloc[:take].to_numpy(np.float64),
-        }).assign(timestamp=lambda f: pd.to_datetime(f["timestamp"], utc=True)))
-        written += take
+    for first in range(0, copies, per_chunk):
+        parts = []
+        for copy in range(first, min(first + per_chunk, copies)):
+            take = min(len(demo), n_events - written)
+            parts.append(pd.DataFrame({
+                "row": np.arange(written, written + take), "timestamp": demo["timestamp"].iloc[:take].to_numpy(),
+                "user": (user_codes[:take] + copy * len(base_users)).astype(np.int32), "item": items[:take],
+                "event_type": demo["event_type"].iloc[:take].to_numpy(),
+                "value": demo["value"].iloc[:take].to_numpy(np.float64)}))
+            written += take
+        writer.write(pd.concat(parts, ignore_index=True).assign(timestamp=lambda f: pd.to_datetime(f["timestamp"], utc=True)))
     users = [f"{u}~r{k}" for k in range(copies) for u in base_users]
     return writer.close(users, catalog.ids)
 
@@ -240,9 +244,9 @@ def report(args) -> None:
         lines += ["## Quality: Amazon Games, SASRec protocol (test), ALS " + ", ".join(f"{k}={v}" for k, v in ALS_PARAMS.items()),
                   "", "| engine | full NDCG@10 | full Hit@10 | sampled NDCG@10 | fit s | date |", "|---|---|---|---|---|---|"]
         for r in q.itertuples():
-            row = r._asdict()
-            lines.append(f"| {r.engine} | {row.get('ndcg@10', float('nan')):.4f} | {row.get('hit@10', float('nan')):.4f} | "
-                         f"{row.get('sampled_ndcg@10', float('nan')):.4f} | {r.fit_seconds:.1f} | {r.date} |")
+            row = q.iloc[r.Index]
+            lines.append(f"| {r.engine} | {row['full_ndcg@10']:.4f} | {row['full_hit@10']:.4f} | "
+                         f"{row['sampled_ndcg@10']:.4f} | {r.fit_seconds:.1f} | {r.date} |")
         lines.append("")
     curve_path = RESULTS / "scale-curve.csv"
     if curve_path.exists():
