@@ -252,11 +252,12 @@ def report(args) -> None:
     if curve_path.exists():
         c = pd.read_csv(curve_path)
         lines += ["## Scale curve: ALS + BM25 item co-occurrence + popularity on a scaled replay of the demo log", "",
-                  "| events | shoppers | engine | status | fit s | wall s (incl. start-up) | peak RSS GiB (tree) | date |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| events | shoppers | engine | status | fit s | wall s (incl. start-up) | peak RSS GiB (tree) | date | note |",
+                  "|---|---|---|---|---|---|---|---|---|"]
+        c = c.assign(note=c["note"].fillna("") if "note" in c else "")
         for r in c.itertuples():
             lines.append(f"| {r.events:,} | {r.shoppers:,} | {r.engine} | {r.status} | {r.fit_seconds:.1f} | "
-                         f"{r.wall_seconds:.1f} | {r.peak_rss_gib:.2f} | {r.date} |")
+                         f"{r.wall_seconds:.1f} | {r.peak_rss_gib:.2f} | {r.date} | {r.note} |")
         figure, axes = plt.subplots(1, 2, figsize=(10, 4))
         for engine, rows in c[c["status"] == "ok"].groupby("engine"):
             axes[0].plot(rows["events"] / 1e6, rows["wall_seconds"], marker="o", label=engine)
