@@ -119,13 +119,25 @@ def _factors(handoff: Handoff, frame, n_rows: int, rank: int) -> np.ndarray:
 
 
 def fit_als(pairs, model: ALSModel, n_users: int, n_items: int, handoff: Handoff) -> ALSModel:
-    """MLlib's implicit ALS with the model's rank, regularisation, alpha and iterations."""
-    from pyspark.ml.recommendation import ALS
+    """MLlib's implicit ALS with the model's rank, regularisation, iterations and confidences.
 
-    als = ALS(rank=model.factors, maxIter=model.iterations, regParam=model.regularization, alpha=model.alpha,
-              implicitPrefs=True, userCol="user", itemCol="item", ratingCol="weight", seed=model.random_state,
+    The two libraries write the confidence of an observed pair differently: ``implicit`` (and
+    :class:`~recsys.models.ALSModel`'s fold-in) ``c = alpha * r``, MLlib ``c = 1 + alpha' * r'``. MLlib is
+    given ``alpha' = 1`` and ``r' = alpha * r - 1``, so every pair weighs exactly what it weighs in the
+    default engine (on 0/1 data that is simply ``alpha' = alpha - 1``). ``r'`` must stay positive (MLlib
+    reads a non-positive rating as a dislike): event weights are at least 1, so ``alpha`` must exceed 1.
+    What MLlib does not let us change: it scales the regularisation by each row's rating count (ALS-WR),
+    and it starts from unit-norm Gaussian factors (``implicit``: uniform in [0, 0.01)).
+    """
+    from pyspark.ml.recommendation import ALS
+    from pyspark.sql import functions as F
+
+    if model.alpha <= 1.0:
+        raise ValueError(f"Spark's ALS needs alpha > 1 to weigh pairs as implicit does (got {model.alpha})")
+    als = ALS(rank=model.factors, maxIter=model.iterations, regParam=model.regularization, alpha=1.0,
+              implicitPrefs=True, userCol="user", itemCol="item", ratingCol="confidence", seed=model.random_state,
               coldStartStrategy="drop")
-    fitted = als.fit(pairs.select("user", "item", "weight"))
+    fitted = als.fit(pairs.select("user", "item", (F.col("weight") * model.alpha - 1.0).alias("confidence")))
     model._set_factors(_factors(handoff, fitted.userFactors, n_users, model.factors),
                        _factors(handoff, fitted.itemFactors, n_items, model.factors))
     return model

@@ -89,6 +89,24 @@ def test_spark_and_implicit_als_agree_on_the_planted_blocks(spark, planted):
     assert all(i % BLOCKS == 0 for i in spark_als.recommend(new, k=3)[0])
 
 
+def test_spark_als_weighs_pairs_as_implicit_does(spark, planted):
+    """MLlib's last step solves each user row from the item factors: with implicit's confidence
+    ``alpha * r`` (what ``fit_als`` translates to) and MLlib's regularisation ``lambda * n_u`` (ALS-WR),
+    the rows Spark returns are exactly those solves."""
+    interactions, snapshot = planted
+    model = fit_members(spark, snapshot, {"als": ALSModel(factors=BLOCKS, regularization=0.05, iterations=5, alpha=2.0)})["als"]
+    items = model.item_factors.astype(np.float64)
+    matrix = interactions.matrix.tocsr()
+    for user in range(0, 120, 7):
+        seen = matrix.indices[matrix.indptr[user]:matrix.indptr[user + 1]]
+        confidence = 2.0 * matrix.data[matrix.indptr[user]:matrix.indptr[user + 1]].astype(np.float64)
+        system = items.T @ items + (items[seen].T * (confidence - 1.0)) @ items[seen] + 0.05 * len(seen) * np.eye(BLOCKS)
+        expected = np.linalg.solve(system, items[seen].T @ confidence)
+        np.testing.assert_allclose(model.user_factors[user], expected, rtol=1e-3, atol=1e-4)
+    with pytest.raises(ValueError, match="alpha > 1"):
+        fit_members(spark, snapshot, {"als": ALSModel(factors=BLOCKS, alpha=1.0)})
+
+
 def test_spark_co_occurrence_and_popularity_match_the_single_machine_models(spark, planted):
     interactions, snapshot = planted
     fitted = fit_members(spark, snapshot, {"item_knn": build_member("item_knn", 0),
