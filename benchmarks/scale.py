@@ -66,33 +66,47 @@ def quality(args) -> None:
 
     split = leave_last_two_out(load_amazon_games(), stage="test")
     coo = split.train.matrix.tocoo()
+    # MLlib regularises each row by lambda x its rating count (ALS-WR) and has no switch for it; implicit
+    # with lambda x the mean count per shopper shows what that stronger regularisation is worth alone.
+    per_user = split.train.matrix.getnnz(axis=1)
+    wr_lambda = round(ALS_PARAMS["regularization"] * float(per_user[per_user > 0].mean()), 3)
+    local_runs = {  # implicit's default conjugate-gradient solver (the default engine's) and its exact solve (MLlib's)
+        "implicit": dict(ALS_PARAMS),
+        "implicit exact solve": dict(ALS_PARAMS, use_cg=False),
+        f"implicit, lambda {wr_lambda} (0.05 x mean ratings per shopper)": dict(ALS_PARAMS, regularization=wr_lambda),
+    }
     rows = []
-    # implicit's default solver (3 conjugate-gradient steps a row, as the default engine trains) and its
-    # exact Cholesky solve (``use_cg=False``), which is what MLlib does.
-    for engine, use_cg in (("implicit", True), ("implicit exact solve", False)):
+    for engine, params in local_runs.items():
+        if args.engines and not any(engine.startswith(e) for e in args.engines):
+            continue
         started = time.perf_counter()
-        local = ALSModel(**ALS_PARAMS, use_cg=use_cg).fit(split.train)
+        local = ALSModel(**params).fit(split.train)
         rows.append({"engine": engine, "fit_seconds": time.perf_counter() - started, **evaluate(local, split, progress=False)})
         logger.info("%s: %s", engine, rows[-1])
-    with tempfile.TemporaryDirectory() as scratch:
-        # Each (user, item) weight becomes that many views, so Spark aggregates to the same matrix.
-        repeats = np.rint(coo.data).astype(np.int64)
-        frame = pd.DataFrame({"row": np.arange(repeats.sum()), "user": np.repeat(coo.row, repeats).astype(np.int32),
-                              "item": np.repeat(coo.col, repeats).astype(np.int32), "event_type": "view",
-                              "value": np.nan, "timestamp": pd.Timestamp("2026-01-01", tz="UTC")})
-        writer = SnapshotWriter(Path(scratch) / "events")
-        writer.write(frame)
-        snapshot = writer.close([str(u) for u in range(coo.shape[0])], [str(i) for i in range(coo.shape[1])])
-        spark = spark_session(args.master, driver_memory="2g")
-        started = time.perf_counter()
-        remote = fit_members(spark, snapshot, {"als": ALSModel(**ALS_PARAMS)})["als"]
-        seconds = time.perf_counter() - started
-        spark.stop()
-    rows.append({"engine": f"spark {args.master}", "fit_seconds": seconds, **evaluate(remote, split, progress=False)})
-    logger.info("spark: %s", rows[-1])
+    if not args.engines or "spark" in args.engines:
+        with tempfile.TemporaryDirectory() as scratch:
+            # Each (user, item) weight becomes that many views, so Spark aggregates to the same matrix.
+            repeats = np.rint(coo.data).astype(np.int64)
+            frame = pd.DataFrame({"row": np.arange(repeats.sum()), "user": np.repeat(coo.row, repeats).astype(np.int32),
+                                  "item": np.repeat(coo.col, repeats).astype(np.int32), "event_type": "view",
+                                  "value": np.nan, "timestamp": pd.Timestamp("2026-01-01", tz="UTC")})
+            writer = SnapshotWriter(Path(scratch) / "events")
+            writer.write(frame)
+            snapshot = writer.close([str(u) for u in range(coo.shape[0])], [str(i) for i in range(coo.shape[1])])
+            spark = spark_session(args.master, driver_memory="2g")
+            started = time.perf_counter()
+            remote = fit_members(spark, snapshot, {"als": ALSModel(**ALS_PARAMS)})["als"]
+            seconds = time.perf_counter() - started
+            spark.stop()
+        rows.append({"engine": f"spark {args.master}", "fit_seconds": seconds, **evaluate(remote, split, progress=False)})
+        logger.info("spark: %s", rows[-1])
     frame = pd.DataFrame(rows)
     frame["date"] = f"{datetime.now(timezone.utc):%Y-%m-%d %H:%M} UTC"
-    frame.to_csv(RESULTS / "scale-quality.csv", index=False)
+    path = RESULTS / "scale-quality.csv"
+    if path.exists():  # rows of engines not run this time are kept, with their dates
+        old = pd.read_csv(path)
+        frame = pd.concat([old[~old["engine"].isin(frame["engine"])], frame], ignore_index=True)
+    frame.to_csv(path, index=False)
 
 
 # -- scale curve ---------------------------------------------------------------------------------
@@ -285,6 +299,8 @@ def main(argv=None) -> int:
         command.add_argument("--master", default="local[2]")
     sub.choices["curve"].add_argument("--events", type=int, nargs="+", default=[1_000_000, 5_000_000, 20_000_000])
     sub.choices["curve"].add_argument("--engines", nargs="+", default=["implicit", "spark"])
+    sub.choices["quality"].add_argument("--engines", nargs="+", default=None,
+                                        help="only these rows (by name prefix: implicit, spark); the others stay in the CSV")
     sub.choices["curve"].add_argument("--limit", type=int, default=3600, help="seconds before a fit is stopped")
     sub.choices["curve"].add_argument("--scratch", type=Path, default=None)
     sub.choices["serving"].add_argument("--workdir", type=Path, default=PROJECT_ROOT / "var" / "scale-serving")
