@@ -277,9 +277,17 @@ def report(args) -> None:
             lines.append(f"| {r.events:,} | {r.shoppers:,} | {r.engine} | {r.status} | {r.fit_seconds:.1f} | "
                          f"{r.wall_seconds:.1f} | {r.peak_rss_gib:.2f} | {r.date} | {r.note} |")
         figure, axes = plt.subplots(1, 2, figsize=(10, 4))
-        for engine, rows in c[c["status"] == "ok"].groupby("engine"):
-            axes[0].plot(rows["events"] / 1e6, rows["wall_seconds"], marker="o", label=engine)
-            axes[1].plot(rows["events"] / 1e6, rows["peak_rss_gib"], marker="o", label=engine)
+        # The machine is shared: per engine and size the quickest finished run (the least disturbed) is the
+        # curve; a run stopped at its limit is drawn as a lower bound (an upward triangle at the limit).
+        for engine, rows in c.groupby("engine"):
+            done = rows[rows["status"] == "ok"].sort_values("wall_seconds").groupby("events").head(1).sort_values("events")
+            line, = axes[0].plot(done["events"] / 1e6, done["wall_seconds"], marker="o", label=engine)
+            axes[1].plot(done["events"] / 1e6, done["peak_rss_gib"], marker="o", label=engine, color=line.get_color())
+            stopped = rows[(rows["status"] != "ok") & ~rows["events"].isin(done["events"])]
+            if len(stopped):
+                axes[0].scatter(stopped["events"] / 1e6, stopped["wall_seconds"], marker="^", color=line.get_color(),
+                                label=f"{engine}: stopped (at least)")
+        axes[0].set_yscale("log")
         axes[0].set(xlabel="events (millions)", ylabel="seconds", title="training time")
         axes[1].set(xlabel="events (millions)", ylabel="GiB", title="peak memory (process tree)")
         for axis in axes:
