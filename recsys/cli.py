@@ -12,6 +12,7 @@ from typing import List, Optional
 from recsys.artifacts import ArtifactMetadata, current_directory
 from recsys.catalog import Catalog, CatalogError
 from recsys.events import EventLogError, load_events
+from recsys.export import SnapshotError
 from recsys.facade import Recommender
 from recsys.queries import QueryError, Recommendation, RecommendationQuery
 from recsys.models import ArtifactError
@@ -33,6 +34,14 @@ def _parser() -> argparse.ArgumentParser:
     simulate.add_argument("--seed", type=int, default=SimulationParams.seed)
     train = sub.add_parser("train", help="fit and save the models on the database's events")
     train.add_argument("--if-missing", action="store_true", help="only when no usable models exist")
+    train.add_argument("--engine", choices=("local", "spark"), default="local",
+                       help="local: every member in this process (default); spark: ALS, item co-occurrence and "
+                            "popularity on Spark (needs the [spark] extra and Java 17)")
+    train.add_argument("--master", default="local[2]", help="Spark master: local[2], spark://host:7077, yarn")
+    train.add_argument("--snapshot", type=Path, help="an exported event snapshot to train on (default: export one now)")
+    export = sub.add_parser("export-events", help="write the database's events as a dated, partitioned Parquet snapshot")
+    export.add_argument("--out", type=Path, help="folder for snapshots (default: beside the model folder, snapshots/)")
+    export.add_argument("--chunk", type=int, default=200_000, help="rows read from SQL at a time")
     rec = sub.add_parser("recommend", help="print recommendations as JSON lines")
     rec.add_argument("--user")
     rec.add_argument("--category")
@@ -75,6 +84,18 @@ def main(argv: Optional[List[str]] = None) -> int:
             out = args.out or settings.events_path
             events = write_simulation(catalog, SimulationParams(n_shoppers=args.shoppers, seed=args.seed), out)
             print(f"wrote {len(events)} events to {out}, with REPORT.md and purchase_prices.png beside it")
+        elif args.command == "export-events":
+            from recsys.export import export_events
+
+            catalog = Catalog.load(settings.catalog_path, settings.aliases_path)
+            snapshot = export_events(Store(settings.database_url), catalog.ids,
+                                     args.out or settings.model_dir.parent / "snapshots", chunk=args.chunk,
+                                     show_progress=True)
+            print(f"exported {snapshot.manifest.n_events} events of {snapshot.manifest.n_users} shoppers to {snapshot.path}")
+        elif args.command == "train" and args.engine == "spark":
+            from recsys.spark.pipeline import SparkTraining, train_on_spark
+
+            train_on_spark(settings, SparkTraining(master=args.master, snapshot=args.snapshot))
         elif args.command == "train":
             if args.if_missing:
                 Recommender.from_settings(settings, train_if_missing=True)
@@ -96,7 +117,8 @@ def main(argv: Optional[List[str]] = None) -> int:
         elif args.command == "similar":
             recommender = Recommender.from_settings(settings, train_if_missing=False)
             _print_recommendations(recommender.similar(args.product_id, k=args.k, same_category=not args.any_category))
-    except (ArtifactError, CatalogError, EventLogError, QueryError, StoreError, RuntimeError) as exc:
+    # RuntimeError: a retrain already running, and Spark or Java missing (SparkUnavailable says what to install).
+    except (ArtifactError, CatalogError, EventLogError, QueryError, StoreError, SnapshotError, RuntimeError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0

@@ -12,7 +12,7 @@ import logging
 import threading
 from dataclasses import replace
 from datetime import datetime, timezone
-from typing import Dict, List, Mapping, Optional, Sequence, Tuple
+from typing import Callable, Dict, List, Mapping, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sp
@@ -25,7 +25,7 @@ from recsys.hybrid import HybridRanker
 from recsys.ingest import EventInput, EventOutcome, EventRejected, check_event, new_event_id, shopper_key
 from recsys.live_catalog import CatalogView, LiveCatalog
 from recsys.market import MarketCounters
-from recsys.model_sets import fit_and_save, read_model_set
+from recsys.model_sets import FittedSet, fit_set, read_model_set, save_set
 from recsys.models import ArtifactError, RecommenderModel
 from recsys.products import ProductFinder
 from recsys.queries import MAX_RESULTS, QueryError, Recommendation, RecommendationQuery, StoredEvent
@@ -189,18 +189,22 @@ class Recommender:
 
     @classmethod
     def train(cls, settings: Settings, catalog: Optional[Catalog] = None, store: Optional[Store] = None,
-              show_progress: bool = True, seed: bool = True) -> "Recommender":
+              show_progress: bool = True, seed: bool = True,
+              fit: Callable[[Settings, Catalog, Snapshot], FittedSet] = fit_set) -> "Recommender":
         """Fit every model on the database's events and save them in place in the model directory.
 
         Without a ``store``, the database is opened (and, with ``seed``, an empty one seeded) first.
-        The set written in place is the one served from then on (a published set's pointer is
-        removed); background retraining (:mod:`recsys.retraining`) writes a new set beside it instead.
+        ``fit`` is the training engine, given the live catalog and the events snapshot: this process
+        (:func:`~recsys.model_sets.fit_set`) or Spark (:mod:`recsys.spark.pipeline`); either way the set
+        is written by :func:`~recsys.model_sets.save_set`. The set written in place is the one served
+        from then on (a published set's pointer is removed); background retraining
+        (:mod:`recsys.retraining`) writes a new set beside it instead.
         """
         catalog = catalog or Catalog.load(settings.catalog_path, settings.aliases_path)
         store = store or cls._open_store(settings, catalog, seed)
         live = LiveCatalog(catalog, store).view.catalog
         snapshot = Snapshot.read(store, live, live.ids)
-        serving = fit_and_save(settings, live, snapshot, settings.model_dir)
+        serving = save_set(settings, live, snapshot, fit(settings, live, snapshot), settings.model_dir)
         unpublish_sets(settings.model_dir)
         serving = replace(serving, stamp=artifact_stamp(settings.model_dir))
         shoppers = ShopperBook(store, live, snapshot)

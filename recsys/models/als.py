@@ -33,12 +33,16 @@ class ALSModel(LatentFactorModel):
         iterations: int = 15,
         alpha: float = 2.0,
         random_state: int = 0,
+        use_cg: bool = True,
     ) -> None:
         self.factors = int(factors)
         self.regularization = float(regularization)
         self.iterations = int(iterations)
         self.alpha = float(alpha)
         self.random_state = int(random_state)
+        #: ``implicit``'s solver: three conjugate-gradient steps per row and iteration (its default, fast),
+        #: or an exact Cholesky solve (``False``), as MLlib's ALS solves: the Spark comparison uses both.
+        self.use_cg = bool(use_cg)
         self.item_factors = np.zeros((0, self.factors), dtype=np.float32)
         self.user_factors = np.zeros((0, self.factors), dtype=np.float32)
         self._gram: Optional[np.ndarray] = None
@@ -49,6 +53,7 @@ class ALSModel(LatentFactorModel):
             als = AlternatingLeastSquares(
                 factors=self.factors, regularization=self.regularization, iterations=self.iterations,
                 alpha=self.alpha, random_state=self.random_state, calculate_training_loss=False,
+                use_cg=self.use_cg,
             )
             als.fit(interactions.matrix.tocsr().astype(np.float32), show_progress=show_progress)
         self._set_factors(np.asarray(als.user_factors), np.asarray(als.item_factors))
