@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import time
 import uuid
 from pathlib import Path
 from typing import Iterator, List, Optional, Tuple
@@ -201,3 +202,38 @@ def test_with_one_rasa_and_one_action_server_killed_the_conversation_continues_t
     chinese = products_in(say(config.rasa_url, sender, "推荐一款3000元以内的手机"))  # new work for the surviving actions
     assert chinese and all(p["category"] == "phone" for p in chinese)
     assert len(user_texts(config, sender)) == 5
+
+
+def _post_with_retries(config: StackConfig, event: dict, tries: int = 5) -> str:
+    """What a shop's client does: post, and on a failed connection or a 5xx post the same event again."""
+    for _ in range(tries):
+        try:
+            response = requests.post(f"{config.api_url}/v1/events", json=event,
+                                     headers={"Authorization": f"Bearer {config.api_token}"}, timeout=30)
+        except requests.ConnectionError:
+            time.sleep(0.5)
+            continue
+        if response.status_code < 500:
+            assert response.status_code == 200, response.text
+            return response.json()["results"][0]["status"]
+        time.sleep(0.5)
+    raise AssertionError(f"event {event['event_id']} not accepted after {tries} tries")
+
+
+def test_with_one_shop_api_process_killed_events_through_nginx_are_each_stored_once(production):
+    config, stack = production
+    shopper = f"prod-api-kill-{uuid.uuid4().hex[:8]}"
+    products = [row[0] for row in query(config, RECSYS_DB,
+                                        "select id from products where category = 'laptop' order by id limit 20")]
+    events = [{"event_id": uuid.uuid4().hex, "user_id": shopper, "type": "view", "product_id": p} for p in products]
+    statuses = []
+    for position, event in enumerate(events):
+        if position == len(events) // 2:
+            stack.group.kill("shop-api-1")  # mid-stream, as a crash would
+        statuses.append(_post_with_retries(config, event))
+    assert set(statuses) <= {"stored", "duplicate"}, statuses
+    rows = query(config, RECSYS_DB, "select event_id, count(*) from events where user_id = %s group by event_id", shopper)
+    assert sorted(event_id for event_id, _ in rows) == sorted(e["event_id"] for e in events)
+    assert all(count == 1 for _, count in rows)
+    listed = requests.get(f"{config.api_url}/v1/recommendations", params={"user_id": shopper, "k": 5}, timeout=30)
+    assert listed.status_code == 200 and listed.json()["products"]  # the surviving process answers
