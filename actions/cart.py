@@ -77,6 +77,14 @@ def cart_contents(events: Sequence[StoredEvent]) -> List[CartLine]:
     return [CartLine(products[pid], quantities[pid]) for pid in products if quantities[pid] > 0]
 
 
+def _cart_or_say_empty(turn: Turn) -> List[CartLine]:
+    """The shopper's cart now; an empty one is said to be empty (both steps of emptying start here)."""
+    lines = cart_contents(turn.recommender.shopper_data(turn.user_id))
+    if not lines:
+        turn.say("cart.already_empty")
+    return lines
+
+
 class ActionConfirmEmptyCart(ShopAction):
     """"Empty my cart": say how many items would go, and ask for a yes (nothing is removed here)."""
 
@@ -84,9 +92,8 @@ class ActionConfirmEmptyCart(ShopAction):
         return ASK_EMPTY_CART
 
     def respond(self, turn: Turn) -> None:
-        lines = cart_contents(turn.recommender.shopper_data(turn.user_id))
+        lines = _cart_or_say_empty(turn)
         if not lines:
-            turn.say("cart.already_empty")
             return
         turn.say("cart.confirm_empty", count=sum(line.quantity for line in lines),
                  names=join(turn.language, [line.product.display_name(turn.language) for line in lines]))
@@ -99,9 +106,8 @@ class ActionEmptyCart(ShopAction):
         return EMPTY_CART
 
     def respond(self, turn: Turn) -> None:
-        lines = cart_contents(turn.recommender.shopper_data(turn.user_id))
+        lines = _cart_or_say_empty(turn)
         if not lines:
-            turn.say("cart.already_empty")
             return
         for line in lines:
             for _ in range(line.quantity):

@@ -21,7 +21,6 @@ import json
 import random
 import secrets
 import sqlite3
-import statistics
 import sys
 import tempfile
 import time

@@ -6,7 +6,7 @@ import shutil
 import signal
 import subprocess
 import time
-from typing import Callable, Optional
+from typing import List, Callable, Optional
 
 from daogou_server.processes import free_port  # noqa: F401  (re-exported: one free-port finder)
 
@@ -22,6 +22,17 @@ class ThrowawayServer:
     def restart(self) -> None:
         self.stop()
         self.start()
+
+    def _launch(self, command: List[str], ready: Callable[[], bool], name: str) -> None:
+        """Start ``command`` as ``self._process`` (output to ``<root>/<log>``), wait until ``ready``; a server
+        that does not come up is stopped, never left half-started."""
+        log = open(self.root / f"{name.split()[0].lower()}.log", "ab")
+        self._process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            wait_until(ready, self._process, name)
+        except Exception:
+            self.stop()
+            raise
 
     def destroy(self) -> None:
         self.stop()

@@ -19,8 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import List, Optional
 
-from daogou_server.services.common import (ServiceError, ThrowawayServer, find_binary, free_port, is_root, stop_process,
-                                            wait_until)
+from daogou_server.services.common import (ServiceError, ThrowawayServer, find_binary, free_port, is_root, stop_process)
 
 RUN_AS = "postgres"
 
@@ -54,16 +53,9 @@ class LocalPostgres(ThrowawayServer):
             self._own_root = True
         if not (self.data_dir / "PG_VERSION").exists():
             self._init_cluster()
-        log = open(self.root / "postgres.log", "ab")
-        self._process = subprocess.Popen(
-            self._as_owner([_bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port),
-                            "-h", "127.0.0.1", "-k", str(self.root / "sock"), "-c", "fsync=off"]),
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_until(self._accepts, self._process, f"PostgreSQL on port {self.port}")
-        except Exception:
-            self.stop()  # never leave a half-started server behind
-            raise
+        self._launch(self._as_owner([_bin("postgres"), "-D", str(self.data_dir), "-p", str(self.port),
+                                     "-h", "127.0.0.1", "-k", str(self.root / "sock"), "-c", "fsync=off"]),
+                     self._accepts, f"PostgreSQL on port {self.port}")
         return self
 
     def _init_cluster(self) -> None:

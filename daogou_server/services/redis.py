@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from daogou_server.services.common import ThrowawayServer, find_binary, free_port, stop_process, wait_until
+from daogou_server.services.common import ThrowawayServer, find_binary, free_port, stop_process
 
 
 @dataclass
@@ -23,16 +23,9 @@ class LocalRedis(ThrowawayServer):
         if self.root is None:
             self.root = Path(tempfile.mkdtemp(prefix="daogou-redis-"))
             self._own_root = True
-        log = open(self.root / "redis.log", "ab")
-        self._process = subprocess.Popen(
-            [find_binary("redis-server", ["/usr/bin/redis-server"]), "--bind", "127.0.0.1", "--port",
-             str(self.port), "--save", "", "--appendonly", "no", "--dir", str(self.root)],
-            stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            wait_until(self._pings, self._process, f"Redis on port {self.port}")
-        except Exception:
-            self.stop()  # never leave a half-started server behind
-            raise
+        self._launch([find_binary("redis-server", ["/usr/bin/redis-server"]), "--bind", "127.0.0.1", "--port",
+                      str(self.port), "--save", "", "--appendonly", "no", "--dir", str(self.root)],
+                     self._pings, f"Redis on port {self.port}")
         return self
 
     def _pings(self) -> bool:
