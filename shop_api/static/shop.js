@@ -101,9 +101,15 @@ const Shop = (() => {
     state.cart.splice(at, 1); saveCart(); return track("remove_from_cart", id);
   }
   function renderCart() { document.getElementById("cart").textContent = `${t("cart")}: ${state.cart.length}`; }
+  // Views load asynchronously; a number per navigation lets only the newest draw, so a slow earlier
+  // answer (the first grid, say, arriving after a filter's) never paints over what the shopper chose.
+  let navigation = 0;
+  const stale = (mine) => mine !== navigation;
   async function showCart() {
+    const mine = ++navigation;
     state.product = null;
     const products = await Promise.all(state.cart.map(id => api("/products/" + encodeURIComponent(id)).catch(() => null)));
+    if (stale(mine)) return;
     const view = document.getElementById("view"); view.replaceChildren();
     const grid = el("div", { class: "grid cart" });
     for (const p of products) if (p) grid.append(card(p, [
@@ -112,12 +118,14 @@ const Shop = (() => {
     view.append(el("h1", {}, t("cart")), products.some(Boolean) ? grid : el("p", {}, t("cart_empty")));
   }
   async function showGrid() {
+    const mine = ++navigation;
     state.product = null;
     const params = new URLSearchParams({ limit: "24" });
     for (const [key, id] of [["category", "f-category"], ["brand", "f-brand"], ["max_price", "f-max"]]) {
       const value = document.getElementById(id).value; if (value) params.set(key, value);
     }
     const page = await api("/products?" + params);
+    if (stale(mine)) return;
     const view = document.getElementById("view"); view.replaceChildren();
     const grid = el("div", { class: "grid" });
     for (const p of page.products) grid.append(card(p, [el("a", { href: "#/p/" + encodeURIComponent(p.id), class: "open" }, t("details"))]));
@@ -132,7 +140,9 @@ const Shop = (() => {
     }
   }
   async function showProduct(id) {
+    const mine = ++navigation;
     const p = await api("/products/" + encodeURIComponent(id));
+    if (stale(mine)) return;
     state.product = p.id;
     track("view", p.id);  // posted while the page draws (not awaited)
     const view = document.getElementById("view"); view.replaceChildren();
@@ -143,6 +153,7 @@ const Shop = (() => {
       el("h2", {}, t("specs")), specs));
     for (const [title, path] of [["also_like", "similar"], ["fits_with", "accessories"]]) {
       const list = await api(`/products/${encodeURIComponent(p.id)}/${path}?lang=${state.lang}`).catch(() => []);
+      if (stale(mine)) return;
       const grid = el("div", { class: "grid " + path });
       for (const q of list) grid.append(card(q, [el("a", { href: "#/p/" + encodeURIComponent(q.id) }, t("details"))]));
       view.append(el("h2", {}, t(title)), grid);
@@ -166,7 +177,9 @@ const Shop = (() => {
   document.getElementById("lang").addEventListener("click", () => {
     state.lang = state.lang === "zh" ? "en" : "zh"; localStorage.setItem("daogou.lang", state.lang); translate(); route();
   });
-  document.getElementById("filters").addEventListener("change", () => { location.hash = "#/"; showGrid(); });
+  document.getElementById("filters").addEventListener("change", () => {
+    if (location.hash === "#/") showGrid(); else location.hash = "#/";  // a new hash routes by itself
+  });
   window.addEventListener("hashchange", route);
   translate(); route();
   return { state, ready, t, el, card, addToCart, removeFromCart, placeholder, context: () => ({ shopper_id: state.shopper, locale: state.lang,

@@ -60,7 +60,8 @@ def test_shop_and_chat(browser, shop_api_url, rasa_url, api_token):
 
     # Browsing: three laptops, each view posted by the page with its shopper token and stored.
     page.select_option("#f-category", "laptop")
-    expect(page.locator("#view .card").first).to_be_visible()
+    expect(page.locator("#view .grid .card").first).to_be_visible()
+    expect(page.locator("#view .grid .card:not([data-category='laptop'])")).to_have_count(0)  # the filtered grid is drawn
     browsed = page.locator("#view .grid .card").evaluate_all("cs => cs.slice(0, 3).map(c => c.dataset.id)")
     for i in range(3):
         page.locator("#view .grid .card a.open").nth(i).click()
