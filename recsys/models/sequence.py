@@ -22,6 +22,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import scipy.sparse as sp
+from scipy.special import expit
 
 from recsys.events import Interactions
 from recsys.models.base import LinearMoments, RecommenderModel
@@ -290,17 +291,21 @@ class GRUSequenceModel(RecommenderModel):
 
     def _state(self, items: np.ndarray) -> np.ndarray:
         """The GRU's last hidden state (projected to the embedding size) in NumPy: the same
-        arithmetic as Keras (GRU with ``reset_after``), without its per-call overhead of milliseconds."""
+        arithmetic as Keras (GRU with ``reset_after``), without its per-call overhead of milliseconds.
+
+        Serving pays for this on every request, so the inputs of all steps are projected in one product
+        and each step does only what depends on the previous state (the recurrent product and the gates)."""
         embedding, kernel, recurrent, bias, *project, item_bias = self._weights
-        h = np.zeros(recurrent.shape[0], dtype=np.float32)
         units = recurrent.shape[0]
-        for item in items:
-            x = embedding[int(item) + 1] @ kernel + bias[0]
-            r_h = h @ recurrent + bias[1]
-            z = 1.0 / (1.0 + np.exp(-(x[:units] + r_h[:units])))
-            r = 1.0 / (1.0 + np.exp(-(x[units:2 * units] + r_h[units:2 * units])))
-            candidate = np.tanh(x[2 * units:] + r * r_h[2 * units:])
-            h = z * h + (1.0 - z) * candidate
+        inputs = embedding[np.asarray(items, dtype=np.int64) + 1] @ kernel + bias[0]
+        inputs[:, :2 * units] += bias[1][:2 * units]  # the update and reset gates add both biases outright
+        recurrent_bias = bias[1][2 * units:]  # the candidate's is gated by the reset gate (reset_after)
+        h = np.zeros(units, dtype=np.float32)
+        for x in inputs:
+            r_h = h @ recurrent
+            gates = expit(x[:2 * units] + r_h[:2 * units])
+            candidate = np.tanh(x[2 * units:] + gates[units:] * (r_h[2 * units:] + recurrent_bias))
+            h = candidate + gates[:units] * (h - candidate)
         if project:
             h = h @ project[0]
         return h
