@@ -1,0 +1,41 @@
+"""The action server's answers are checked by Rasa's schema on a validator built once, as strictly as before."""
+from __future__ import annotations
+
+import jsonschema
+import pytest
+from rasa.core.actions.action import RemoteAction
+
+import daogou_server.tracker_store  # noqa: F401 - a Rasa plug-in: importing it installs the check
+from daogou_server.action_results import validate_action_result
+
+SPEC = RemoteAction.action_response_format_spec()
+GOOD = {
+    "events": [{"event": "slot", "name": "category", "value": "phone", "timestamp": None},
+               {"event": "active_loop", "name": None}],
+    "responses": [{"text": "Here are 5 phones", "custom": {"type": "products", "items": [{"id": "p1"}]}}],
+}
+BAD = [
+    {"events": [{"event": "slot", "value": "phone"}]},  # a slot event without its name
+    {"events": [{"name": "category"}]},  # no event type
+    {"events": "slot"},  # not a list
+    {"responses": [{"text": 3}], "events": [{"event": "user", "text": 5}]},
+]
+
+
+def test_the_plugins_install_the_cached_check_on_rasas_remote_action():
+    assert RemoteAction._validate_action_result is validate_action_result
+
+
+def test_a_well_formed_answer_passes():
+    assert validate_action_result(RemoteAction("action_recommend_products", None), GOOD) is True
+
+
+@pytest.mark.parametrize("answer", BAD)
+def test_a_malformed_answer_raises_what_jsonschema_validate_raised(answer):
+    with pytest.raises(jsonschema.ValidationError) as expected:
+        jsonschema.validate(answer, SPEC)
+    with pytest.raises(jsonschema.ValidationError) as raised:
+        RemoteAction("action_recommend_products", None)._validate_action_result(answer)
+    assert raised.value.message.startswith(expected.value.message)
+    assert "Failed to validate Action server response" in raised.value.message
+    assert list(raised.value.path) == list(expected.value.path)
