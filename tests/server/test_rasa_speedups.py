@@ -6,7 +6,7 @@ import pytest
 from rasa.core.actions.action import RemoteAction
 
 import daogou_server.tracker_store  # noqa: F401 - a Rasa plug-in: importing it installs the check
-from daogou_server.action_results import validate_action_result
+from daogou_server.rasa_speedups import resolve_by_type, validate_action_result
 
 SPEC = RemoteAction.action_response_format_spec()
 GOOD = {
@@ -22,8 +22,11 @@ BAD = [
 ]
 
 
-def test_the_plugins_install_the_cached_check_on_rasas_remote_action():
+def test_the_plugins_install_both_fixes_on_rasas_classes():
     assert RemoteAction._validate_action_result is validate_action_result
+    from rasa.shared.core.events import Event
+
+    assert Event.resolve_by_type is resolve_by_type
 
 
 def test_a_well_formed_answer_passes():
@@ -39,3 +42,18 @@ def test_a_malformed_answer_raises_what_jsonschema_validate_raised(answer):
     assert raised.value.message.startswith(expected.value.message)
     assert "Failed to validate Action server response" in raised.value.message
     assert list(raised.value.path) == list(expected.value.path)
+
+
+def test_events_resolve_to_rasas_classes_and_unknown_names_answer_as_rasa_does():
+    from rasa.shared.core.events import ActionExecuted, Event, SlotSet, UserUttered, deserialise_events
+
+    assert Event.resolve_by_type("slot") is SlotSet
+    assert Event.resolve_by_type("slot") is SlotSet  # remembered
+    assert Event.resolve_by_type("user") is UserUttered
+    assert Event.resolve_by_type("topic") is None
+    assert Event.resolve_by_type("no_such_event", default=ActionExecuted) is ActionExecuted
+    with pytest.raises(ValueError, match="Unknown event name 'no_such_event'"):
+        Event.resolve_by_type("no_such_event")
+    events = deserialise_events([{"event": "slot", "name": "category", "value": "phone"},
+                                 {"event": "action", "name": "action_listen"}])
+    assert events == [SlotSet("category", "phone"), ActionExecuted("action_listen")]
