@@ -86,14 +86,21 @@ class IntentModel:
         return model
 
     def _design(self, counts: sp.spmatrix, vectors: np.ndarray) -> sp.csr_matrix:
+        """Sublinear TF-IDF rows of unit length beside the centred, weighted sentence vectors.
+
+        Scaled on the CSR arrays: the textbook form (``tf @ sp.diags(idf)``, then ``sp.diags(1 / norms) @``)
+        built and multiplied diagonal matrices as wide as the vocabulary, ~3 ms of scipy bookkeeping per head
+        and message at parse time, 4x this. Each value is the same product as there, so the design is the
+        same bit for bit (tests/nlu/test_intent_classifier.py checks it against the textbook form).
+        """
         tf = sp.csr_matrix(counts, dtype=np.float64, copy=True)
         tf.eliminate_zeros()  # counts are non-negative; what is left is positive
-        tf.data = np.log(tf.data) + 1.0
-        tfidf = tf @ sp.diags(self.idf)
-        norms = np.sqrt(np.asarray(tfidf.multiply(tfidf).sum(axis=1))).ravel()
-        tfidf = sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ tfidf
+        rows = np.repeat(np.arange(tf.shape[0]), np.diff(tf.indptr))
+        tf.data = (np.log(tf.data) + 1.0) * self.idf[tf.indices]
+        norms = np.sqrt(np.asarray(tf.multiply(tf).sum(axis=1))).ravel()
+        tf.data = (1.0 / np.where(norms > 0, norms, 1.0))[rows] * tf.data
         dense = (unit_rows(vectors) - self.centre) * self.sentence_weight
-        return sp.hstack([tfidf, sp.csr_matrix(dense)]).tocsr()
+        return sp.hstack([tf, sp.csr_matrix(dense)], format="csr")
 
     def predict_proba(self, counts: sp.spmatrix, vectors: np.ndarray) -> np.ndarray:
         """Probabilities, one row per message, columns in the order of `labels`."""
