@@ -22,6 +22,9 @@ from typing import Any, Optional, Text
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.orm import sessionmaker
+
+from recsys.store import engine_for
 
 from daogou_server import rasa_speedups
 from daogou_server.conversations import delete_conversation
@@ -48,6 +51,14 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
         if dialect == "sqlite" and not kwargs.get("host"):
             Path(db).parent.mkdir(parents=True, exist_ok=True)  # SQLite creates the file, not its folder
         super().__init__(dialect=dialect, db=db, **kwargs)
+        if self.engine.dialect.name == "sqlite" and self.engine.url.database not in (None, "", ":memory:"):
+            # The recommender's SQLite engine: open connections kept in a pool, WAL, NORMAL syncing. Rasa's
+            # (a new connection per session, a rollback journal, an fsync per commit, a checkpoint at every
+            # close) spent ~20 ms of a turn saving the tracker here. A commit still survives a crash of the
+            # server; only a power cut may lose the last turns (the production profile runs PostgreSQL).
+            self.engine.dispose()
+            self.engine = engine_for(self.engine.url.render_as_string(hide_password=False), future=False)
+            self.sessionmaker = sessionmaker(bind=self.engine)
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         forget_at = last_forget_index(tracker)
