@@ -15,6 +15,7 @@ tracker stays the single record of the conversation; nothing else copies it.
 from __future__ import annotations
 
 import collections
+import json
 import logging
 from pathlib import Path
 from typing import Any, Optional, Text
@@ -67,6 +68,21 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
             tracker.events = collections.deque(list(tracker.events)[forget_at:], maxlen=tracker.events.maxlen)
             logger.info("Erased a shopper's stored conversation (%d events) on request.", deleted)
         await super().save(tracker)
+
+    async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
+        """Rasa's ``_retrieve``, reading only the events' ``data`` column.
+
+        Rasa's loads every stored event of the session as an ORM object (seven columns each, identity map,
+        instance state) only to read ``data``: 15 % of the Rasa server's CPU at 50 shoppers (py-spy), since
+        each turn rereads the whole session. Same query, same order (by id), same tracker.
+        """
+        with self.session_scope() as session:
+            rows = self._event_query(session, sender_id, fetch_events_from_all_sessions) \
+                .with_entities(self.SQLEvent.data).all()
+        events = [json.loads(data) for (data,) in rows]
+        if self.domain is None or not events:
+            return None
+        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
 
     def _stored_events(self, sender_id: Text) -> int:
         """How many events of the shopper's latest session are stored: `tracker.events` begins with them."""

@@ -129,3 +129,21 @@ def test_a_sqlite_store_keeps_its_connections_open_in_wal_mode_and_another_proce
     asyncio.run(store.save(tracker))
     assert stored_texts(db, "shopper") == [None, None, None, "recommend a phone", "ok", None,
                                            "something cheaper", "ok", None]  # committed: another reader sees it
+
+
+@pytest.mark.parametrize("all_sessions", [False, True])
+def test_reading_only_the_data_column_rebuilds_the_tracker_rasa_rebuilds(tmp_path, domain, all_sessions):
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    store = store_at(tmp_path / "conversations.db", domain)
+    tracker = conversation("shopper", domain, "recommend a phone", "something cheaper")
+    asyncio.run(store.save(tracker))
+    tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(),
+                                ActionExecuted("action_listen")], domain)  # a second session
+    say(tracker, domain, "what did you recommend?", SlotSet("category", "phone"))
+    asyncio.run(store.save(tracker))
+    ours = asyncio.run(store._retrieve("shopper", all_sessions))
+    rasas = asyncio.run(SQLTrackerStore._retrieve(store, "shopper", all_sessions))
+    assert list(ours.events) == list(rasas.events) and ours.current_state() == rasas.current_state()
+    assert ours.get_slot("category") == "phone"
+    assert asyncio.run(store._retrieve("nobody", all_sessions)) is None
