@@ -19,6 +19,24 @@ BAD = [
     {"events": [{"name": "category"}]},  # no event type
     {"events": "slot"},  # not a list
     {"responses": [{"text": 3}], "events": [{"event": "user", "text": 5}]},
+    {"events": [{"event": "no_such_event"}]},  # a type the schema does not know
+    {"events": [{"event": 3}]},
+    {"events": [{"event": ["slot"], "name": "category", "value": "phone"}]},  # an unhashable type
+    {"events": [GOOD["events"][0], "slot"]},  # one event that is not an object
+    {"events": [{"event": "user", "parse_data": {"intent": {"name": 1}}}]},  # deep inside a user event
+    {"events": [{"event": "entities", "entities": [{"entity": "brand"}]}]},  # an entity without its value
+    {"events": [{"event": "action", "name": "action_listen", "timestamp": "now"}]},  # the common properties
+    {"events": [{"event": "slot", "name": "category", "value": "phone", "metadata": []}]},
+    [],  # not an object
+]
+MORE_GOOD = [
+    {},
+    {"events": [], "responses": []},
+    {"events": [{"event": "user", "text": "hi", "parse_data": {"intent": {"name": "greet", "confidence": 1.0},
+                                                                "entities": [{"entity": "brand", "value": "apple"}]}},
+                {"event": "action", "name": "action_listen", "policy": None, "confidence": 1.0},
+                {"event": "followup", "name": "action_forget_me"}, {"event": "reset_slots"},
+                {"event": "bot", "text": "ok", "data": {}}, {"event": "restart"}]},
 ]
 
 
@@ -29,8 +47,10 @@ def test_the_plugins_install_both_fixes_on_rasas_classes():
     assert Event.resolve_by_type is resolve_by_type
 
 
-def test_a_well_formed_answer_passes():
-    assert validate_action_result(RemoteAction("action_recommend_products", None), GOOD) is True
+@pytest.mark.parametrize("answer", [GOOD, *MORE_GOOD])
+def test_a_well_formed_answer_passes(answer):
+    jsonschema.validate(answer, SPEC)
+    assert validate_action_result(RemoteAction("action_recommend_products", None), answer) is True
 
 
 @pytest.mark.parametrize("answer", BAD)
