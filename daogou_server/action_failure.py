@@ -20,6 +20,7 @@ from sanic import response
 from sanic.request import Request
 
 from daogou_nlu.language_detection import detect_language
+from daogou_server import rasa_speedups
 from daogou_server.input_checks import cut, page_metadata, rest_body_problem
 
 #: The record Rasa 3.6's processor writes when a custom action failed (rasa/core/processor.py, _run_action).
@@ -42,6 +43,7 @@ class _FailureWatch(logging.Handler):
 
 
 _WATCH = _FailureWatch(level=logging.ERROR)
+rasa_speedups.install()  # Rasa 3.6's per-turn hot spots, fixed in place (see the module)
 logging.getLogger("rasa.core.processor").addHandler(_WATCH)
 
 

@@ -161,18 +161,21 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:
     cursor.close()
 
 
-def _engine(url: str) -> Engine:
+def engine_for(url: str, future: bool = True) -> Engine:
     """SQLite files: WAL, a busy timeout and a pool of open connections (opening one per request
-    costs more than the query); other databases: a pool that checks connections before use."""
+    costs more than the query); other databases: a pool that checks connections before use.
+
+    Also Rasa's conversation store on SQLite (``daogou_server.tracker_store``, ``future=False`` as Rasa's
+    ORM code expects)."""
     url_object = make_url(url)
     if url_object.get_backend_name() != "sqlite":
-        return create_engine(url, future=True, pool_pre_ping=True)
+        return create_engine(url, future=future, pool_pre_ping=True)
     database = url_object.database
     if database in (None, "", ":memory:"):
-        engine = create_engine(url, future=True)
+        engine = create_engine(url, future=future)
     else:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, future=True, poolclass=QueuePool,
+        engine = create_engine(url, future=future, poolclass=QueuePool,
                                connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_S})
     event.listen(engine, "connect", _sqlite_pragmas)
     return engine
@@ -183,7 +186,7 @@ class Store:
 
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine: Engine = _engine(url)
+        self.engine: Engine = engine_for(url)
         #: Event writers of this process take turns here. SQLite lets one writer in at a time, and a
         #: thread that finds the write lock taken sleeps in SQLite's busy handler (1, 2, 5 ... 25 ms
         #: steps), far longer than the write it waits for: queueing on a Python lock instead keeps

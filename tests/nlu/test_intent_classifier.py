@@ -32,6 +32,36 @@ FAQ = {
 }
 
 
+def _textbook_design(model: IntentModel, counts: sp.spmatrix, vectors: np.ndarray) -> sp.csr_matrix:
+    """The design as first written, with diagonal matrices: what `IntentModel._design` must equal bit for bit."""
+    from daogou_nlu.intent_model import unit_rows
+
+    tf = sp.csr_matrix(counts, dtype=np.float64, copy=True)
+    tf.eliminate_zeros()
+    tf.data = np.log(tf.data) + 1.0
+    tfidf = tf @ sp.diags(model.idf)
+    norms = np.sqrt(np.asarray(tfidf.multiply(tfidf).sum(axis=1))).ravel()
+    tfidf = sp.diags(1.0 / np.where(norms > 0, norms, 1.0)) @ tfidf
+    dense = (unit_rows(vectors) - model.centre) * model.sentence_weight
+    return sp.hstack([tfidf, sp.csr_matrix(dense)]).tocsr()
+
+
+def test_the_design_is_the_textbook_tfidf_and_vector_block_bit_for_bit():
+    rng = np.random.default_rng(0)
+    features = 5000
+    model = IntentModel(np.array(["a", "b"]), rng.random(features) + 1, rng.random(8), rng.random((2, features + 8)),
+                        rng.random(2))
+    counts = sp.random(6, features, density=0.01, random_state=1, format="lil") * 4
+    counts[2, :] = 0  # a message with no known word
+    counts = sp.csr_matrix(np.ceil(counts.toarray()))
+    vectors = rng.random((6, 8))
+    vectors[4] = 0
+    got, want = model._design(counts, vectors), _textbook_design(model, counts, vectors)
+    assert got.shape == want.shape and got.has_sorted_indices
+    assert np.array_equal(got.indptr, want.indptr) and np.array_equal(got.indices, want.indices)
+    assert np.array_equal(got.data, want.data)  # exactly, not approximately
+
+
 def _toy_model(scale: float = 1.0) -> tuple:
     texts = [t for ts in EXAMPLES.values() for t in ts]
     labels = [intent for intent, ts in EXAMPLES.items() for _ in ts]
@@ -162,3 +192,18 @@ def test_a_response_selector_without_a_retrieval_intent_is_refused(pipeline):
     storage, _, _ = pipeline
     with pytest.raises(ValueError, match="retrieval_intent"):
         LinearResponseSelector({"retrieval_intent": ""}, storage, Resource("faq"))
+
+
+def test_remembered_sentence_vectors_are_the_encoders_own_and_the_memory_is_bounded():
+    from daogou_nlu.sentence_encoder import RecentVectors
+
+    recent = RecentVectors(size=2)
+    texts = ["something cheaper", "有没有更便宜的", "compare the first two"]
+    fresh = encode_sentences(texts)
+    first = recent(texts[0])
+    assert np.array_equal(first, fresh[0]) and recent(texts[0]) is first  # remembered, not encoded again
+    assert not first.flags.writeable
+    for text, vector in zip(texts[1:], fresh[1:]):
+        assert np.array_equal(recent(text), vector)
+    assert len(recent) == 2 and recent(texts[0]) is not first  # the oldest was dropped, then encoded again
+    assert all(texts[0] not in repr(key) for key in recent._vectors)  # digests, not the shopper's words

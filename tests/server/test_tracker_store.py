@@ -114,3 +114,36 @@ def test_the_projects_endpoints_configure_this_store_in_a_sqlite_file(tmp_path, 
     assert isinstance(store, ForgettingSQLTrackerStore)
     asyncio.run(store.save(conversation("shopper-f", domain, "hi")))
     assert stored_texts(tmp_path / "var" / "conversations.db", "shopper-f")[3] == "hi"
+
+
+def test_a_sqlite_store_keeps_its_connections_open_in_wal_mode_and_another_process_reads_each_turn(tmp_path, domain):
+    db = tmp_path / "conversations.db"
+    store = store_at(db, domain)
+    asyncio.run(store.save(conversation("shopper", domain, "recommend a phone")))
+    with store.engine.connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1  # NORMAL: no fsync per commit
+    assert store.engine.pool.checkedin() >= 1  # kept open for the next turn, not reopened per session
+    tracker = asyncio.run(store.retrieve("shopper"))
+    say(tracker, domain, "something cheaper")
+    asyncio.run(store.save(tracker))
+    assert stored_texts(db, "shopper") == [None, None, None, "recommend a phone", "ok", None,
+                                           "something cheaper", "ok", None]  # committed: another reader sees it
+
+
+@pytest.mark.parametrize("all_sessions", [False, True])
+def test_reading_only_the_data_column_rebuilds_the_tracker_rasa_rebuilds(tmp_path, domain, all_sessions):
+    from rasa.core.tracker_store import SQLTrackerStore
+
+    store = store_at(tmp_path / "conversations.db", domain)
+    tracker = conversation("shopper", domain, "recommend a phone", "something cheaper")
+    asyncio.run(store.save(tracker))
+    tracker.update_with_events([ActionExecuted("action_session_start"), SessionStarted(),
+                                ActionExecuted("action_listen")], domain)  # a second session
+    say(tracker, domain, "what did you recommend?", SlotSet("category", "phone"))
+    asyncio.run(store.save(tracker))
+    ours = asyncio.run(store._retrieve("shopper", all_sessions))
+    rasas = asyncio.run(SQLTrackerStore._retrieve(store, "shopper", all_sessions))
+    assert list(ours.events) == list(rasas.events) and ours.current_state() == rasas.current_state()
+    assert ours.get_slot("category") == "phone"
+    assert asyncio.run(store._retrieve("nobody", all_sessions)) is None
