@@ -22,7 +22,7 @@ from daogou_server.input_checks import MAX_MESSAGE_CHARS
 from daogou_server.production import RECSYS_DB, TRACKER_DB
 from daogou_server.stack import RunningStack, StackConfig
 from tests.e2e.chat import products_in, texts_of
-from tests.socketio_chat import converse
+from daogou_server.socketio_client import converse
 from tests.production.stack import query, start, tracker_events
 
 pytestmark = pytest.mark.e2e
