@@ -50,9 +50,11 @@ def minute_of(index: int, outcomes: Sequence[Outcome], rss: Dict[str, Optional[i
 @dataclass(frozen=True)
 class FlatRule:
     """Flat: after ``warm_up`` minutes, the mean over the last ``window`` minutes is within ``memory_tolerance``
-    (whole stack and every process's RSS) and ``latency_tolerance`` (chat p50 and p99) of the mean over the
+    (whole stack and every process's RSS) and ``latency_tolerance`` (the chat's p50) of the mean over the
     first ``window`` minutes. For a 30-minute soak: 5 minutes of warm-up, then minutes 6-15 against 21-30.
-    Shorter soaks shrink both (a 2-minute check compares minute 1 with minute 2)."""
+    Shorter soaks shrink both (a 2-minute check compares minute 1 with minute 2). The chat's p99 is shown
+    beside them but not judged: at a few messages a second, one minute's p99 is its two or three slowest
+    messages, which a neighbour's burst of CPU on a shared machine decides."""
 
     warm_up: int
     window: int
@@ -71,6 +73,7 @@ class Drift:
     first: Optional[float]
     last: Optional[float]
     tolerance: float
+    judged: bool = True  # False: shown, not part of the verdict
 
     @property
     def change(self) -> Optional[float]:
@@ -97,9 +100,9 @@ def flatness(minutes: Sequence[SoakMinute], rule: FlatRule) -> List[Drift]:
     names = list(dict.fromkeys(name for m in minutes for name in m.rss))
     drifts = [Drift(f"{name} RSS", _mean([m.rss.get(name) for m in first]), _mean([m.rss.get(name) for m in last]),
                     rule.memory_tolerance) for name in names]
-    for label, key in (("chat p50", "chat_p50_ms"), ("chat p99", "chat_p99_ms")):
+    for label, key, judged in (("chat p50", "chat_p50_ms", True), ("chat p99", "chat_p99_ms", False)):
         drifts.append(Drift(label, _mean([getattr(m, key) for m in first]), _mean([getattr(m, key) for m in last]),
-                            rule.latency_tolerance))
+                            rule.latency_tolerance, judged))
     return drifts
 
 
@@ -157,7 +160,7 @@ class SoakReport:
 
     @property
     def flat(self) -> Optional[bool]:
-        verdicts = [d.flat for d in self.drifts]
+        verdicts = [d.flat for d in self.drifts if d.judged]
         return None if not verdicts or None in verdicts else all(verdicts)
 
     def markdown(self) -> str:
@@ -169,7 +172,8 @@ class SoakReport:
         rule = self.rule
         verdict = {True: "flat", False: "**not flat**", None: "not measured"}
         drift_rows = [[d.what, _fmt(d.first, d.what), _fmt(d.last, d.what),
-                       "-" if d.change is None else f"{d.change:+.1%}", f"±{d.tolerance:.0%}", verdict[d.flat]]
+                       "-" if d.change is None else f"{d.change:+.1%}", f"±{d.tolerance:.0%}" if d.judged else "not judged",
+                       verdict[d.flat] if d.judged else "-"]
                       for d in self.drifts]
         s = self.settings
         lines = [
@@ -186,8 +190,9 @@ class SoakReport:
             _table(header, rows),
             "",
             f"Flat (the rule): after {rule.warm_up} minutes of warm-up, the mean of the last {rule.window} minutes "
-            f"within ±{rule.memory_tolerance:.0%} (memory) and ±{rule.latency_tolerance:.0%} (chat p50, p99) of the "
-            f"mean of the first {rule.window}. Verdict: **{verdict[self.flat]}**.",
+            f"within ±{rule.memory_tolerance:.0%} (memory) and ±{rule.latency_tolerance:.0%} (chat p50) of the "
+            f"mean of the first {rule.window} (p99 shown, not judged: a minute's p99 is its two or three slowest "
+            f"messages). Verdict: {verdict[self.flat] if self.flat is False else f'**{verdict[self.flat]}**'}.",
             "",
             _table(["figure", "first window", "last window", "change", "allowed", ""], drift_rows),
             "",

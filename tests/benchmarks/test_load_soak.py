@@ -38,6 +38,9 @@ def test_flat_memory_and_latency_pass_and_growth_beyond_the_tolerance_fails():
     assert drifts[f"{WHOLE_STACK} RSS"].change == pytest.approx((2000 + 20 * 19.5) / (2000 + 20 * 4.5) - 1)
     slowing = warm + [minute(i, 2000, 1.0 + (i - 6) * 0.02) for i in range(6, 31)]
     assert {d.what: d.flat for d in flatness(slowing, rule)}["chat p50"] is False
+    spiky = warm + [minute(i, 2000, 1.0, p99_s=2.0 + (i > 20) * 3) for i in range(6, 31)]  # p99 alone: shown, not judged
+    assert SoakReport("now", {}, "c", "cmd", "daogou", {}, {}, spiky, rule).flat is True
+    assert {d.what: d.flat for d in flatness(spiky, rule)}["chat p99"] is False
     assert SoakReport("now", {}, "c", "cmd", "daogou", {}, {}, [], rule).flat is None
 
 
