@@ -252,7 +252,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         load_average={"before": os.getloadavg()}, niceness=os.nice(0),
     )
     with tempfile.TemporaryDirectory(prefix="daogou-load-") as scratch:
-        workdir = args.workdir or Path(scratch)
+        workdir = (args.workdir or Path(scratch)).resolve()  # nginx reads its config relative to its own prefix
         workdir.mkdir(parents=True, exist_ok=True)
         try:
             targets = [build_target(name, args, workdir) for name in args.targets]  # fail before starting anything
