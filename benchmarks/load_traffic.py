@@ -194,7 +194,8 @@ async def socketio_turn(shopper: Shopper, step: Step) -> Outcome:
         return Outcome(_elapsed_ms(started), "timeout")
     except (socketio.exceptions.SocketIOError, aiohttp.ClientError, OSError) as exc:
         await shopper.close()
-        return Outcome(_elapsed_ms(started), f"connection: {type(exc).__name__}")
+        detail = f": {exc}"[:60] if isinstance(exc, socketio.exceptions.SocketIOError) and str(exc) else ""
+        return Outcome(_elapsed_ms(started), f"connection: {type(exc).__name__}{detail}")
     return Outcome(_elapsed_ms(started), _reply_problem(replies))
 
 

@@ -28,7 +28,9 @@ class SocketIOChat:
         self.client.on("session_confirm", lambda data: self._confirmed.set())
 
     async def connect(self) -> "SocketIOChat":
-        await self.client.connect(self.url, transports=["polling"], socketio_path="/socket.io")
+        # python-socketio waits 1 s for the namespace by default: a busy Rasa server answers later than that
+        await self.client.connect(self.url, transports=["polling"], socketio_path="/socket.io",
+                                  wait_timeout=self.session_timeout_s)
         try:
             await self.client.emit("session_request", {"session_id": self.session_id})
             await asyncio.wait_for(self._confirmed.wait(), self.session_timeout_s)
