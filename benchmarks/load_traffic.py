@@ -236,10 +236,15 @@ async def send(shopper: Shopper, step: Step) -> Outcome:
     return dataclasses.replace(outcome, channel=step.channel, finished_at=time.monotonic())
 
 
+#: Events a shop API client posts for one shopper before it goes on to the next.
+API_EVENTS_PER_SHOPPER = 10
+
+
 @dataclass(frozen=True)
 class ApiTraffic:
     """Shop API clients beside the chat: ``clients`` of them, ``rate`` requests a second in all, each client
-    posting a view of the next product and then fetching its shopper's recommendations, in turn."""
+    posting a view of the next product and then fetching its shopper's recommendations, in turn, for a new
+    shopper every :data:`API_EVENTS_PER_SHOPPER` events."""
 
     clients: int
     rate: float
@@ -302,10 +307,12 @@ async def _api_client(index: int, api: ApiTraffic, shopper: Shopper, stop: async
                       results: List[Outcome], send_step: Callable[[Shopper, Step], Awaitable[Outcome]]) -> None:
     interval = api.clients / api.rate
     ticker = Ticker(interval, time.monotonic() + index * interval / api.clients)  # clients spread over the interval
+    prefix = shopper.sender
     for slot in range(10**9):
         await ticker.wait()
         if stop.is_set():
             return
+        shopper.sender = f"{prefix}-{slot // (2 * API_EVENTS_PER_SHOPPER)}"  # a soak's shoppers do not grow without end
         product = api.products[(slot // 2 * api.clients + index) % len(api.products)]
         step = Step(product, "events") if slot % 2 == 0 else Step("", "recommendations")
         results.append(await send_step(shopper, step))
