@@ -48,6 +48,15 @@ def last_forget_index(tracker: DialogueStateTracker) -> Optional[int]:
     return None
 
 
+class TrackerStoreUnavailable(RuntimeError):
+    """The database could not be read or written. Raised in place of SQLAlchemy's error, whose text quotes the
+    query's parameters (the shopper's id, what they typed), because Rasa logs the error it swallows."""
+
+    @classmethod
+    def of(cls, error: SQLAlchemyError) -> "TrackerStoreUnavailable":
+        return cls(f"the conversation store is unavailable ({type(error).__name__})")
+
+
 class ForgettingSQLTrackerStore(SQLTrackerStore):
     """`SQLTrackerStore` (SQLite file by default) that erases a shopper's stored events on `action_forget_me`."""
 
@@ -64,16 +73,16 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         try:
             return await super().retrieve(sender_id)
-        except SQLAlchemyError:
+        except SQLAlchemyError as error:
             note_store_failure(TRACKER_STORE)
-            raise
+            raise TrackerStoreUnavailable.of(error) from None
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         try:
             return await super().retrieve_full_tracker(conversation_id)
-        except SQLAlchemyError:
+        except SQLAlchemyError as error:
             note_store_failure(TRACKER_STORE)
-            raise
+            raise TrackerStoreUnavailable.of(error) from None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Save, unless this message's conversation could not be read (it would store a stranger's turn over
@@ -83,8 +92,8 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
         try:
             await self._save(tracker)
         except SQLAlchemyError as error:
-            if not note_store_failure(TRACKER_STORE):
-                raise
+            if not note_store_failure(TRACKER_STORE):  # no message being handled (Rasa's HTTP API): an error
+                raise TrackerStoreUnavailable.of(error) from None
             logger.warning("Could not save a conversation: %s", type(error).__name__)
 
     async def _save(self, tracker: DialogueStateTracker) -> None:
