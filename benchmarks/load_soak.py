@@ -225,12 +225,14 @@ def plot(report: SoakReport, path: Path) -> None:
         values = [megabytes(m.rss.get(name)) for m in report.minutes]
         memory.plot(minutes, values, marker=".", label=name, linewidth=2.5 if name == WHOLE_STACK else 1)
     memory.set_ylabel("resident memory, MB")
-    memory.legend(fontsize="small", ncol=3)
+    memory.set_ylim(bottom=0)  # from zero: growth shows at its true size
+    memory.legend(fontsize="small", ncol=3, loc="lower right")
     memory.grid(alpha=0.3)
     for key, label in (("chat_p50_ms", "chat p50"), ("chat_p99_ms", "chat p99")):
         latency.plot(minutes, [None if getattr(m, key) is None else getattr(m, key) / 1000 for m in report.minutes],
                      marker=".", label=label)
     latency.set_ylabel("latency, s")
+    latency.set_ylim(bottom=0)
     latency.set_xlabel("minute")
     latency.legend(fontsize="small")
     latency.grid(alpha=0.3)

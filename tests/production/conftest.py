@@ -1,7 +1,8 @@
 """Throwaway PostgreSQL and Redis servers for the production-profile tests (one of each per module), and the
 production profile itself, started once for the whole session (two Rasa servers take minutes to load on two
 cores): ``test_outages`` and ``test_production_stack`` share it, the outages first (files run in name order)
-and the killed servers last."""
+and the killed servers last. Under ``make test`` (``pytest -n 2 --dist loadfile``) each worker has its own
+session: two files on two workers start a stack each, as module fixtures would; on one worker, one stack."""
 from __future__ import annotations
 
 from typing import Iterator, Tuple

@@ -49,6 +49,14 @@ def tracker_events(config: StackConfig, sender: str) -> List[dict]:
     return [json.loads(data) for (data,) in rows]
 
 
+def live_rasa_backends(config: StackConfig, stack: RunningStack) -> List[str]:
+    """Each Rasa server's own URL, but those a test has killed (the session's stack is shared, and under
+    ``pytest -n 2 --dist loadfile`` the kill tests may run before the others)."""
+    names = [f"rasa-{i}" for i in range(1, len(config.rasa_backend_urls) + 1)]
+    return [url for name, url in zip(names, config.rasa_backend_urls)
+            if stack.group.servers[name].process.poll() is None]
+
+
 def say(url: str, sender: str, message: str, metadata: Optional[dict] = None) -> List[dict]:
     body = {"sender": sender, "message": message, **({"metadata": metadata} if metadata else {})}
     response = requests.post(f"{url}/webhooks/rest/webhook", json=body, timeout=120)

@@ -5,7 +5,8 @@ What a client sees during an outage: the chat answers 200 (socket.io: one messag
 in the shopper's language, and stores nothing of that message (``daogou_server.action_failure``); the shop API
 answers a write 503 with the JSON error and ``Retry-After`` (``shop_api.errors``). After the restart the next
 message continues the stored conversation ("what did you recommend?" names the same products), and every event
-the client retried is stored exactly once. Runs on the session's stack (``conftest.py``), before the kill tests.
+the client retried is stored exactly once. Runs on the session's stack (``conftest.py``), before the kill tests
+when both files share a worker (and on the survivors when not).
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ from daogou_server.production import RECSYS_DB
 from daogou_server.socketio_client import SocketIOChat
 from daogou_server.stack import StackConfig
 from tests.e2e.chat import products_in, texts_of
-from tests.production.stack import no_trace, post_event_with_retries, query, say, user_texts
+from tests.production.stack import live_rasa_backends, no_trace, post_event_with_retries, query, say, user_texts
 
 pytestmark = pytest.mark.e2e
 
@@ -103,7 +104,7 @@ def test_redis_briefly_unavailable(production):
         finally:
             stack.stores.redis.start()
         recall_continues(config, sender, shown)
-        for backend in config.rasa_backend_urls:  # each Rasa server's first message after the restart
+        for backend in live_rasa_backends(config, stack):  # each Rasa server's first message after the restart
             assert products_in(say(backend, f"{sender}-after-{backend[-5:]}", FIRST))
 
 
@@ -127,6 +128,6 @@ def test_postgres_briefly_unavailable(production):
         assert unavailable.status_code == 503 and unavailable.headers.get("Retry-After"), unavailable.text
         assert unavailable.json()["error"]["code"] == "unavailable"
         recall_continues(config, sender, shown)
-        for backend in config.rasa_backend_urls:  # each Rasa server's first message after the restart
+        for backend in live_rasa_backends(config, stack):  # each Rasa server's first message after the restart
             assert products_in(say(backend, f"{sender}-after-{backend[-5:]}", FIRST))
     assert any(answer.status_code == 503 for answer in client.answers)  # the client did meet the outage
