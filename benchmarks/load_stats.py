@@ -21,6 +21,10 @@ class Outcome:
 
     latency_ms: Optional[float]
     error: Optional[str] = None
+    #: What carried it ("rest", "socketio", "events", ...): the report summarises each channel apart.
+    channel: str = "rest"
+    #: ``time.monotonic()`` when it finished (None: never sent): the soak buckets outcomes by minute.
+    finished_at: Optional[float] = None
 
     @property
     def ok(self) -> bool:
@@ -81,6 +85,14 @@ def summarise(outcomes: Iterable[Outcome], wall_s: float, with_throughput: bool 
     latency = LatencySummary.of([o.latency_ms for o in outcomes if o.latency_ms is not None])
     throughput = (ok / wall_s if wall_s > 0 else None) if with_throughput else None
     return RunSummary(len(outcomes), ok, errors, wall_s, throughput, latency)
+
+
+def by_channel(outcomes: Iterable[Outcome]) -> Dict[str, list]:
+    """``{channel: [outcome, ...]}`` in the order the channels first appear."""
+    grouped: Dict[str, list] = {}
+    for outcome in outcomes:
+        grouped.setdefault(outcome.channel, []).append(outcome)
+    return grouped
 
 
 @dataclass

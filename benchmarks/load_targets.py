@@ -77,15 +77,21 @@ def recommendation_request(language: str, category_en: str, category_zh: str, bu
     return f"recommend me a {category_en} under {budget}" if language == "en" else f"推荐一款{budget}元以内的{category_zh}"
 
 
-def daogou_mix() -> TrafficMix:
+#: One shopper in five talks over socket.io, as the widget does (5 is coprime with the 8 conversations, so
+#: socket.io shoppers cover every category in both languages); the others over REST.
+SOCKETIO_EVERY = 5
+
+
+def daogou_mix(socketio_every: int = SOCKETIO_EVERY) -> TrafficMix:
     """Ask for a category under a budget, then cheaper, the second one's details, compare, add to cart:
-    every turn but the comparison's wording goes through the action server. Languages alternate by shopper."""
+    every turn but the comparison's wording goes through the action server. Languages alternate by shopper;
+    every ``socketio_every``-th shopper uses socket.io."""
     conversations = []
     for en, zh, budget in _SHOPPING:
         for language in ("en", "zh"):
             steps = [recommendation_request(language, en, zh, budget), *_FOLLOW_UPS[language]]
             conversations.append((1, Conversation(f"{en}-{language}", tuple(Step(text) for text in steps))))
-    return TrafficMix(tuple(conversations))
+    return TrafficMix(tuple(conversations), socketio_every)
 
 
 DAOGOU_PARSE_TEXTS = (
@@ -98,8 +104,9 @@ DAOGOU_PARSE_TEXTS = (
 
 
 def daogou(workdir: Path, model: Path, recsys_models: Path, production: bool = False) -> Target:
-    """Daogou as ``make run`` starts it (:mod:`daogou_server.stack`): the action server, then the Rasa server
-    with the given model; the shop API is left out, the chat is what this benchmark measures. ``production``:
+    """Daogou as ``make run`` starts it (:mod:`daogou_server.stack`): the action server, the Rasa server
+    with the given model and the shop API (its traffic runs beside the chat, and it counts in the stack's
+    memory). ``production``:
     as ``make run-production`` (two Rasa and two action servers behind nginx, PostgreSQL, Redis)."""
     if not model.is_file():
         raise TargetError(f"no Rasa model at {model}: train one (`make models`) or pass --model")
@@ -109,14 +116,14 @@ def daogou(workdir: Path, model: Path, recsys_models: Path, production: bool = F
     # The shopper events and conversations the run writes go to a scratch folder.
     config = StackConfig(rasa_model=model, var_dir=workdir / "daogou-var", rasa_token=secrets.token_urlsafe(16),
                          api_token=secrets.token_urlsafe(16), rasa_port=free_port(), action_port=free_port(),
-                         recsys_model_dir=recsys_models, with_shop_api=False,
+                         api_port=free_port(), recsys_model_dir=recsys_models,
                          production=ProductionSettings.free() if production else None)
     name, description, main = (("daogou-production", "Daogou, production profile (2 Rasa + 2 action servers behind "
                                 "nginx, PostgreSQL, Redis; as `make run-production`)", "rasa-1") if production else
                                ("daogou", "Daogou (Rasa server + action server, as `make run`)", "rasa"))
     return Target(
         name, description, model, tuple(stack_servers(config)),
-        Endpoints({"rasa": config.rasa_url}, config.rasa_token), main, DAOGOU_PARSE_TEXTS,
+        Endpoints({"rasa": config.rasa_url, "shop_api": config.api_url}, config.rasa_token, config.api_token), main, DAOGOU_PARSE_TEXTS,
         tuple(Step(recommendation_request(language, *_SHOPPING[0])) for language in ("en", "zh")), daogou_mix(),
         stores=config.production,
     )

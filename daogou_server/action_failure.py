@@ -1,4 +1,4 @@
-"""A polite "one moment" when the action server fails, instead of Rasa 3.6's silence.
+"""A polite "one moment" when the action server or a data store fails, instead of Rasa 3.6's silence.
 
 When the action endpoint cannot be reached or answers an error, Rasa 3.6's ``MessageProcessor._run_action``
 logs "Encountered an exception while running action ...", drops the action's events and sends the shopper
@@ -7,6 +7,16 @@ nothing. Rasa offers no hook there, so we watch for exactly that record: :func:`
 message's own context (a ``ContextVar``: the processor runs in the channel's task, and concurrent shoppers each
 have their own) and, if it was marked, the shopper gets :data:`ONE_MOMENT` in their language. The next
 message goes to the action server as usual, so service resumes by itself once it is back.
+
+The same answer covers the production profile's data stores (issue 21, PostgreSQL or Redis briefly
+unavailable). Redis gone: the lock store raises ``LockError`` before anything is read; it reaches
+:func:`politely`, not Rasa's REST handler (which would log the message text and answer an empty list).
+PostgreSQL gone: Rasa's ``FailSafeTrackerStore`` swallows the tracker store's error and carries on with a
+new, empty conversation (answering as if the shopper had never spoken, and keeping it in memory), so our
+tracker store marks the message instead (:func:`note_store_failure`) and stores nothing; the message's
+replies are then held back (REST: dropped from the answer; socket.io: not emitted, :func:`conversation_lost`)
+and the shopper gets :data:`ONE_MOMENT`. Either way nothing of that message is stored, and the next one,
+once the store is back, continues the stored conversation.
 """
 from __future__ import annotations
 
@@ -14,8 +24,9 @@ import logging
 from contextvars import ContextVar
 from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
-from rasa.core.channels.channel import UserMessage
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
 from rasa.core.channels.rest import RestInput
+from rasa.core.lock_store import LockError
 from sanic import response
 from sanic.request import Request
 
@@ -30,7 +41,28 @@ ONE_MOMENT = {
     "zh": "抱歉，我需要一点时间查询，请稍后几秒再试一次。",
 }
 
+#: What :func:`note_store_failure` records, beside the loggers of failed actions.
+TRACKER_STORE, LOCK_STORE = "tracker store", "lock store"
+
+logger = logging.getLogger(__name__)
 _failures: ContextVar[Optional[List[str]]] = ContextVar("daogou_action_failures", default=None)
+
+
+def note_store_failure(store: str) -> bool:
+    """Mark the message being handled as failed because ``store`` is unavailable; False when no message is
+    being handled (Rasa's HTTP API): the caller then raises."""
+    failures = _failures.get()
+    if failures is None:
+        return False
+    if store not in failures:
+        failures.append(store)
+    return True
+
+
+def conversation_lost() -> bool:
+    """Whether the message being handled lost its conversation (the tracker store failed): its replies
+    answer a conversation that is not the shopper's, and are not sent."""
+    return TRACKER_STORE in (_failures.get() or ())
 
 
 class _FailureWatch(logging.Handler):
@@ -55,8 +87,15 @@ def politely(on_new_message: Callable[[UserMessage], Awaitable[None]]) -> Callab
         token = _failures.set(failures)
         try:
             await on_new_message(message)
+        except LockError as error:  # Redis unavailable (daogou_server.lock_store): nothing was read or stored
+            failures.append(LOCK_STORE)
+            logger.warning("A message was not handled: %s", error)
         finally:
             _failures.reset(token)
+        if TRACKER_STORE in failures:
+            logger.warning("A message was not handled: the tracker store is unavailable; nothing of it was stored.")
+            if isinstance(message.output_channel, CollectingOutputChannel):
+                message.output_channel.messages.clear()
         if failures and message.output_channel is not None:
             language = detect_language(message.text or "")
             await message.output_channel.send_text_message(message.sender_id, ONE_MOMENT.get(language, ONE_MOMENT["en"]))

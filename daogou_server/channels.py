@@ -23,13 +23,18 @@ from rasa.core.channels.channel import UserMessage
 from rasa.core.channels.socketio import SocketIOInput, SocketIOOutput
 from sanic import Blueprint
 
-from daogou_server.action_failure import politely
+from daogou_server.action_failure import conversation_lost, politely
 from daogou_server.input_checks import cut, page_metadata, sender_problem
 
 logger = logging.getLogger(__name__)
 
 
 class DaogouSocketIOOutput(SocketIOOutput):
+    async def _send_message(self, socket_id: Text, response: Any) -> None:
+        if conversation_lost():  # replies to a conversation the tracker store could not give: held back
+            return
+        await super()._send_message(socket_id, response)
+
     async def send_custom_json(self, recipient_id: Text, json_message: Dict[Text, Any], **kwargs: Any) -> None:
         await self._send_message(recipient_id, {"custom": json_message})
 

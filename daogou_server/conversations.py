@@ -25,7 +25,7 @@ def delete_conversation(connection: Connection, sender_id: str) -> int:
 
 @lru_cache(maxsize=4)
 def _engine(url: str) -> Engine:
-    return create_engine(url, future=True)
+    return create_engine(url, future=True, pool_pre_ping=True)  # a restarted database: no dead connections
 
 
 def _has_table(url: str) -> bool:

@@ -11,6 +11,12 @@ tracker reaches the store with an `action_forget_me` that is not stored yet,
 every stored event of that shopper is deleted and only the events from that
 action on are kept, in the database and in the tracker being saved. Rasa's
 tracker stays the single record of the conversation; nothing else copies it.
+
+Why the database errors are caught here: Rasa wraps every tracker store in a ``FailSafeTrackerStore``
+that swallows them (a failed read becomes a new, empty conversation; a failed save goes to memory).
+A failed read or save marks the message instead (``action_failure.note_store_failure``), so the shopper
+is told to try again and nothing of that turn is stored; the connections are checked before use
+(``pool_pre_ping``), so the first message after a database restart finds a live one.
 """
 from __future__ import annotations
 
@@ -20,14 +26,17 @@ import logging
 from pathlib import Path
 from typing import Any, Optional, Text
 
-from rasa.core.tracker_store import SQLTrackerStore
+import sqlalchemy as sa
+from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
 
 from recsys.store import engine_for
 
 from daogou_server import rasa_speedups
+from daogou_server.action_failure import TRACKER_STORE, conversation_lost, note_store_failure
 from daogou_server.conversations import delete_conversation
 
 logger = logging.getLogger(__name__)
@@ -45,6 +54,15 @@ def last_forget_index(tracker: DialogueStateTracker) -> Optional[int]:
     return None
 
 
+class TrackerStoreUnavailable(RuntimeError):
+    """The database could not be read or written. Raised in place of SQLAlchemy's error, whose text quotes the
+    query's parameters (the shopper's id, what they typed), because Rasa logs the error it swallows."""
+
+    @classmethod
+    def of(cls, error: SQLAlchemyError) -> "TrackerStoreUnavailable":
+        return cls(f"the conversation store is unavailable ({type(error).__name__})")
+
+
 class ForgettingSQLTrackerStore(SQLTrackerStore):
     """`SQLTrackerStore` (SQLite file by default) that erases a shopper's stored events on `action_forget_me`."""
 
@@ -60,8 +78,39 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             self.engine = engine_for(self.engine.url.render_as_string(hide_password=False), future=False)
             self.sessionmaker = sessionmaker(bind=self.engine)
+        elif self.engine.dialect.name != "sqlite":  # Rasa's engine hands out dead connections after a restart
+            url = self.engine.url
+            self.engine.dispose()
+            self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
+            self.sessionmaker = sessionmaker(bind=self.engine)
+
+    async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        try:
+            return await super().retrieve(sender_id)
+        except SQLAlchemyError as error:
+            note_store_failure(TRACKER_STORE)
+            raise TrackerStoreUnavailable.of(error) from None
+
+    async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
+        try:
+            return await super().retrieve_full_tracker(conversation_id)
+        except SQLAlchemyError as error:
+            note_store_failure(TRACKER_STORE)
+            raise TrackerStoreUnavailable.of(error) from None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
+        """Save, unless this message's conversation could not be read (it would store a stranger's turn over
+        the shopper's); a failed save marks the message and stores nothing (a transaction)."""
+        if conversation_lost():
+            return
+        try:
+            await self._save(tracker)
+        except SQLAlchemyError as error:
+            if not note_store_failure(TRACKER_STORE):  # no message being handled (Rasa's HTTP API): an error
+                raise TrackerStoreUnavailable.of(error) from None
+            logger.warning("Could not save a conversation: %s", type(error).__name__)
+
+    async def _save(self, tracker: DialogueStateTracker) -> None:
         forget_at = last_forget_index(tracker)
         if forget_at is not None and forget_at >= self._stored_events(tracker.sender_id):
             deleted = self._delete_conversation(tracker.sender_id)

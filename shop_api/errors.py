@@ -7,11 +7,14 @@ from typing import Optional
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from recsys import QueryError
 
 logger = logging.getLogger(__name__)
+#: What a client is told to wait before retrying while the database is unreachable.
+RETRY_AFTER_S = 5
 
 
 class ApiError(Exception):
@@ -80,6 +83,20 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(StarletteHTTPException)
     async def http_error(_: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse(error_body("http_error", str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(DBAPIError)
+    async def database_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        """The database unreachable (stopped, restarting, a dropped connection): 503 with ``Retry-After``,
+        so a client retries the same request (an event is stored once by its id, however often it is sent).
+        Any other database error is a bug: the 500 below."""
+        if not (exc.connection_invalidated or isinstance(exc, (OperationalError, InterfaceError))):
+            return await unexpected(request, exc)
+        route = request.scope.get("route")
+        logger.warning("database unavailable on %s %s: %s", request.method, getattr(route, "path", "-"),
+                       type(exc.orig).__name__)
+        return JSONResponse(error_body("unavailable", "the database is unavailable; retry in a few seconds (the event "
+                                       "log is unchanged unless a status said stored)"),
+                            status_code=503, headers={"Retry-After": str(RETRY_AFTER_S)})
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:

@@ -23,6 +23,12 @@ class ThrowawayServer:
         self.stop()
         self.start()
 
+    @property
+    def pid(self) -> Optional[int]:
+        """The started process (as root PostgreSQL's ``runuser``, whose tree holds the server): None when stopped."""
+        process = getattr(self, "_process", None)
+        return process.pid if process is not None and process.poll() is None else None
+
     def _launch(self, command: List[str], ready: Callable[[], bool], name: str) -> None:
         """Start ``command`` as ``self._process`` (output to ``<root>/<log>``), wait until ``ready``; a server
         that does not come up is stopped, never left half-started."""

@@ -8,7 +8,7 @@ from typing import List
 import pytest
 import socketio
 
-from tests.socketio_chat import converse, hang_up
+from daogou_server.socketio_client import converse, hang_up
 
 pytestmark = pytest.mark.e2e
 

@@ -118,3 +118,13 @@ def test_redis_down_is_a_lock_error_and_recovers(redis_server) -> None:
 async def _hold(store: AtomicRedisLockStore) -> None:
     async with store.lock("s"):
         pass
+
+
+def test_a_store_idle_through_a_redis_restart_works_at_its_first_message(redis_server) -> None:
+    """A Rasa server that received nothing during the outage holds a connection Redis has closed (redis-py 4.6
+    finds it closed and reconnects; a ticket is never retried, which could take two)."""
+    store = make_store(redis_server, "idle")
+    asyncio.run(_hold(store))  # a pooled connection, opened before the restart
+    redis_server.restart()
+    asyncio.run(_hold(store))  # not a LockError
+    assert not store.is_someone_waiting("s")

@@ -6,11 +6,14 @@ import time
 from pathlib import Path
 
 import pytest
+from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.tracker_store import FailSafeTrackerStore
 from rasa.shared.core.domain import Domain
-from rasa.shared.core.events import ActionExecuted, SlotSet
+from rasa.shared.core.events import ActionExecuted, SlotSet, UserUttered
 
+from daogou_server.action_failure import ONE_MOMENT, politely
 from daogou_server.retention import prune_conversations, retention_days
-from daogou_server.tracker_store import ForgettingSQLTrackerStore, last_forget_index
+from daogou_server.tracker_store import ForgettingSQLTrackerStore, TrackerStoreUnavailable, last_forget_index
 from tests.server.test_tracker_store import conversation, say
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -82,12 +85,42 @@ def test_postgres_down_then_back_without_restarting_the_store(postgres, domain):
     postgres.stop()
     try:
         tracker = conversation("s", domain, "during")
-        with pytest.raises(Exception) as raised:
+        with pytest.raises(TrackerStoreUnavailable, match="OperationalError") as raised:
             asyncio.run(store.save(tracker))
-        assert "OperationalError" in type(raised.value).__name__ or "connect" in str(raised.value).lower()
+        assert "during" not in str(raised.value) and "'s'" not in str(raised.value)  # what the error text gives away
     finally:
         postgres.start()
     asyncio.run(store.save(conversation("t", domain, "after")))  # the same store object recovers
     texts = stored_texts(store, "s")
     assert any("before" in t for t in texts) and not any("during" in t for t in texts)  # nothing half-written
     assert any("after" in t for t in stored_texts(store, "t"))
+
+
+def test_postgres_down_while_a_message_is_handled_stores_nothing_and_answers_politely(postgres, domain):
+    """As Rasa runs it: the store inside a FailSafeTrackerStore, the message through the channels' wrapper."""
+    postgres.create_database("outage_in_message")
+    store = ForgettingSQLTrackerStore(domain=domain, dialect="postgresql", host="127.0.0.1",
+                                      port=postgres.port, username=postgres.user, db="outage_in_message")
+    failsafe = FailSafeTrackerStore(store)
+    asyncio.run(store.save(conversation("s", domain, "before")))
+
+    async def handle(message: UserMessage) -> None:  # what Rasa's processor does with a message
+        tracker = await failsafe.get_or_create_tracker(message.sender_id)
+        tracker.update(UserUttered(message.text))
+        await message.output_channel.send_text_message(message.sender_id, "an answer to an empty conversation")
+        await failsafe.save(tracker)
+
+    out = CollectingOutputChannel()
+    postgres.stop()
+    try:
+        asyncio.run(politely(handle)(UserMessage("during", out, "s")))
+    finally:
+        postgres.start()
+    assert [m["text"] for m in out.messages] == [ONE_MOMENT["en"]]
+    assert failsafe._fallback_tracker_store is None  # nothing went to Rasa's in-memory fallback either
+    out = CollectingOutputChannel()
+    asyncio.run(politely(handle)(UserMessage("after", out, "s")))  # the first message after the restart
+    assert [m["text"] for m in out.messages] == ["an answer to an empty conversation"]
+    texts = stored_texts(store, "s")
+    assert any("before" in t for t in texts) and any("after" in t for t in texts)
+    assert not any("during" in t for t in texts)

@@ -1,7 +1,7 @@
 """The production profile as ``make run-production`` starts it: two Rasa, two action and two shop API servers behind
 nginx, on PostgreSQL and Redis (:func:`daogou_server.stack.running_stack`, the launcher's own code).
 
-One stack for the module (two Rasa servers take minutes to load on two cores), so the order below matters:
+One stack for the session (``conftest.py``; two Rasa servers take minutes to load on two cores), so the order below matters:
 the conversation, the shop API and the two-server race run on the whole stack, the hostile input after them, and
 the kill test last. Everything is checked in PostgreSQL itself, not through the servers' answers only.
 """
@@ -9,10 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
-import time
 import uuid
 from pathlib import Path
-from typing import Iterator, List, Optional, Tuple
+from typing import List, Tuple
 
 import pytest
 import requests
@@ -20,10 +19,10 @@ import yaml
 
 from daogou_server.input_checks import MAX_MESSAGE_CHARS
 from daogou_server.production import RECSYS_DB, TRACKER_DB
-from daogou_server.stack import RunningStack, StackConfig
+from daogou_server.stack import StackConfig
 from tests.e2e.chat import products_in, texts_of
-from tests.socketio_chat import converse
-from tests.production.stack import query, start, tracker_events
+from daogou_server.socketio_client import converse
+from tests.production.stack import no_trace, post_event_with_retries, query, say, tracker_events, user_texts
 
 pytestmark = pytest.mark.e2e
 
@@ -41,27 +40,6 @@ def served(replies: List[dict]) -> bool:
     found = [r["custom"]["products"] for r in replies
              if isinstance(r.get("custom"), dict) and r["custom"].get("type") == "products"]
     return len(found) == 1 and bool(found[0]) and all(p["category"] == "phone" and p["price"] <= 3000 for p in found[0])
-
-
-@pytest.fixture(scope="module")
-def production(tmp_path_factory) -> Iterator[Tuple[StackConfig, RunningStack]]:
-    yield from start(tmp_path_factory.mktemp("production"))
-
-
-@pytest.fixture(scope="module")
-def config(production) -> StackConfig:
-    return production[0]
-
-
-def say(url: str, sender: str, message: str, metadata: Optional[dict] = None) -> List[dict]:
-    body = {"sender": sender, "message": message, **({"metadata": metadata} if metadata else {})}
-    response = requests.post(f"{url}/webhooks/rest/webhook", json=body, timeout=120)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-def user_texts(config: StackConfig, sender: str) -> List[str]:
-    return [event["text"] for event in tracker_events(config, sender) if event["event"] == "user"]
 
 
 def test_nginx_fronts_every_server_and_the_backends_hold_tokens(config):
@@ -133,12 +111,6 @@ def _stored_row_count(config: StackConfig) -> Tuple[int, int]:
             query(config, RECSYS_DB, "select count(*) from events")[0][0])
 
 
-def _no_trace(response: requests.Response) -> None:
-    assert response.status_code < 500, (response.status_code, response.text[:500])
-    for marker in ("Traceback", 'File "', "Exception", "psycopg2", "sqlalchemy"):
-        assert marker not in response.text, response.text[:500]
-
-
 def _hostile(entry: dict) -> str:
     return entry["text"] * entry.get("repeat", 1)
 
@@ -148,7 +120,7 @@ def test_a_hostile_rest_message_gets_no_error_and_the_next_message_works(config,
     sender = f"hostile-{uuid.uuid4().hex[:8]}"
     response = requests.post(f"{config.rasa_url}/webhooks/rest/webhook", json={"sender": sender, "message": _hostile(entry)},
                              timeout=120)
-    _no_trace(response)
+    no_trace(response)
     assert served(say(config.rasa_url, sender, NEXT))
     assert all(len(text) <= MAX_MESSAGE_CHARS for text in user_texts(config, sender))  # a 100 KB message is cut
 
@@ -159,7 +131,7 @@ def test_a_malformed_rest_body_is_refused_or_served_and_stores_only_what_it_shou
     body = entry["body"].replace("SENDER", sender)
     response = requests.post(f"{config.rasa_url}/webhooks/rest/webhook", data=body.encode("latin-1" if entry.get("latin1") else "utf-8"),
                              headers={"Content-Type": "application/json"}, timeout=120)
-    _no_trace(response)
+    no_trace(response)
     if not entry["stores"]:
         assert 400 <= response.status_code < 500, response.text
         assert tracker_events(config, sender) == []
@@ -173,7 +145,7 @@ def test_a_hostile_sender_id_is_refused_and_nothing_is_stored(config, entry):
     before = _stored_row_count(config)
     response = requests.post(f"{config.rasa_url}/webhooks/rest/webhook", json={"sender": _hostile(entry), "message": "hi"},
                              timeout=120)
-    _no_trace(response)
+    no_trace(response)
     assert 400 <= response.status_code < 500, response.text
     assert _stored_row_count(config) == before
 
@@ -204,22 +176,6 @@ def test_with_one_rasa_and_one_action_server_killed_the_conversation_continues_t
     assert len(user_texts(config, sender)) == 5
 
 
-def _post_with_retries(config: StackConfig, event: dict, tries: int = 5) -> str:
-    """What a shop's client does: post, and on a failed connection or a 5xx post the same event again."""
-    for _ in range(tries):
-        try:
-            response = requests.post(f"{config.api_url}/v1/events", json=event,
-                                     headers={"Authorization": f"Bearer {config.api_token}"}, timeout=30)
-        except requests.ConnectionError:
-            time.sleep(0.5)
-            continue
-        if response.status_code < 500:
-            assert response.status_code == 200, response.text
-            return response.json()["results"][0]["status"]
-        time.sleep(0.5)
-    raise AssertionError(f"event {event['event_id']} not accepted after {tries} tries")
-
-
 def test_with_one_shop_api_process_killed_events_through_nginx_are_each_stored_once(production):
     config, stack = production
     shopper = f"prod-api-kill-{uuid.uuid4().hex[:8]}"
@@ -230,7 +186,7 @@ def test_with_one_shop_api_process_killed_events_through_nginx_are_each_stored_o
     for position, event in enumerate(events):
         if position == len(events) // 2:
             stack.group.kill("shop-api-1")  # mid-stream, as a crash would
-        statuses.append(_post_with_retries(config, event))
+        statuses.append(post_event_with_retries(config, event))
     assert set(statuses) <= {"stored", "duplicate"}, statuses
     rows = query(config, RECSYS_DB, "select event_id, count(*) from events where user_id = %s group by event_id", shopper)
     assert sorted(event_id for event_id, _ in rows) == sorted(e["event_id"] for e in events)

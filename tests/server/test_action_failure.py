@@ -5,8 +5,10 @@ import asyncio
 import logging
 
 from rasa.core.channels.channel import CollectingOutputChannel, UserMessage
+from rasa.core.lock_store import LockError
 
-from daogou_server.action_failure import FAILURE_RECORD, ONE_MOMENT, politely
+from daogou_server.action_failure import (FAILURE_RECORD, ONE_MOMENT, TRACKER_STORE, conversation_lost,
+                                          note_store_failure, politely)
 
 PROCESSOR = logging.getLogger("rasa.core.processor")
 
@@ -44,3 +46,21 @@ def test_concurrent_shoppers_are_told_only_about_their_own_failure():
 def test_outside_a_message_a_failure_record_changes_nothing():
     PROCESSOR.error(f"{FAILURE_RECORD} 'action_x'")  # e.g. a trigger_intent call: no message being watched
     assert asyncio.run(_say(_answering, "hi")) == ["Here are three phones"]
+
+
+def test_a_lock_store_outage_gets_the_polite_answer_not_an_error():
+    async def locked_out(message: UserMessage) -> None:
+        raise LockError("Lock store unavailable while issuing a ticket: ConnectionError")
+
+    assert asyncio.run(_say(locked_out, "推荐一款手机")) == [ONE_MOMENT["zh"]]
+
+
+def test_a_lost_conversation_holds_back_its_replies_and_gets_the_polite_answer():
+    async def lost(message: UserMessage) -> None:
+        assert not conversation_lost()
+        assert note_store_failure(TRACKER_STORE)  # as the tracker store does when PostgreSQL is gone
+        assert conversation_lost()
+        await message.output_channel.send_text_message(message.sender_id, "You have not asked me anything yet")
+
+    assert asyncio.run(_say(lost, "what did you recommend?")) == [ONE_MOMENT["en"]]
+    assert not note_store_failure(TRACKER_STORE) and not conversation_lost()  # outside a message: the caller raises
