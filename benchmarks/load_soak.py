@@ -185,7 +185,7 @@ class SoakReport:
             f"- Command: `{self.command}`",
             f"- Traffic: {s['shoppers']} shopper seats at {s['rate']:.2f} chat messages/s in all "
             f"({s['rate_source']}), each seat a new shopper after each conversation; {s['api']}",
-            f"- Totals: " + "; ".join(f"{ch} {t['requests']} requests, {t['errors']} errors" for ch, t in self.totals.items()),
+            "- Totals: " + "; ".join(f"{ch} {t['requests']} requests, {t['errors']} errors" for ch, t in self.totals.items()),
             "",
             _table(header, rows),
             "",

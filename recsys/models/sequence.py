@@ -273,7 +273,6 @@ class GRUSequenceModel(RecommenderModel):
         last = self._last_items(history, sequence)
         if len(last) == 0:
             return np.zeros(len(items)), 0.0, 0.0
-        embedding, item_bias = self._weights[0], self._weights[-1]
         head = self._output_head()
         self._moments = LinearMoments.of(self._moments, head)
         state = np.append(self._state(last), np.float32(1.0))
