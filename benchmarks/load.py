@@ -104,7 +104,7 @@ def measure(target: Target, args: argparse.Namespace, workdir: Path) -> TargetRe
         startup = {name: server.ready_s for name, server in group.servers.items()}
         api = api_traffic(target.endpoints, args)
         with MemorySampler(group, extra=extra) as memory:
-            texts = list(islice(cycle(target.parse_texts), args.parse_requests))
+            texts = list(islice(cycle(target.parse_texts[5:]), args.parse_requests))  # not the warm-up's five
             parse = asyncio.run(run_sequential(target.endpoints, [(prefix, Step(t, "parse")) for t in texts], args.timeout))
             turns = [(f"{prefix}-turn-{i}", target.turns[i % len(target.turns)]) for i in range(args.turns)]
             turn = asyncio.run(run_sequential(target.endpoints, turns, args.timeout))

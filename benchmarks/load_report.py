@@ -182,7 +182,8 @@ class LoadReport:
             + ("" if self.niceness == 0 else " (below other work's priority)")
             + ": other work on the machine slows every figure",
             f"- Command: `{self.command}`",
-            f"- Traffic: `/model/parse` x {s['parse_requests']} and {s['turns']} single-shopper REST turns "
+            f"- Traffic: `/model/parse` x {s['parse_requests']} (for Daogou every text distinct and none seen before, so "
+            f"its memory of recent sentence vectors never answers) and {s['turns']} single-shopper REST turns "
             f"(each from a new shopper) one at a time; then {s['shoppers']} shoppers x {s['messages']} messages at once "
             f"({s.get('channels', 'over REST')}), each its own sender, no think time (timeout {s['timeout_s']:g} s a "
             f"message, {s['max_seconds']:g} s a run); {s.get('api', 'no shop API traffic')}",

@@ -11,6 +11,7 @@ model, no custom actions), the yardstick issue 17 sets Daogou's throughput again
 from __future__ import annotations
 
 import importlib.metadata
+import json
 import logging
 import os
 import secrets
@@ -103,6 +104,19 @@ DAOGOU_PARSE_TEXTS = (
 )
 
 
+def product_questions(limit: int = 200) -> Tuple[str, ...]:
+    """Questions about real catalog products by name, alternating languages and wordings: every one a text
+    the server has not seen, as most of a shop's messages are. The NLU keeps the sentence vectors of texts it
+    has seen (``daogou_nlu.sentence_encoder``), so a parse series that repeats a few phrases would time that
+    memory rather than the encoder."""
+    records = [json.loads(line) for line in (PROJECT_ROOT / "data/catalog/products.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    wordings = ("how much is the {en}", "{zh}多少钱", "tell me more about the {en}", "{zh}的电池怎么样",
+                "is the {en} good for travel?", "有没有比{zh}便宜的")
+    stride = max(1, len(records) // limit)
+    return tuple(wordings[i % len(wordings)].format(**record["name"])
+                 for i, record in enumerate(records[::stride][:limit]))
+
+
 def daogou(workdir: Path, model: Path, recsys_models: Path, production: bool = False) -> Target:
     """Daogou as ``make run`` starts it (:mod:`daogou_server.stack`): the action server, the Rasa server
     with the given model and the shop API (its traffic runs beside the chat, and it counts in the stack's
@@ -123,7 +137,8 @@ def daogou(workdir: Path, model: Path, recsys_models: Path, production: bool = F
                                ("daogou", "Daogou (Rasa server + action server, as `make run`)", "rasa"))
     return Target(
         name, description, model, tuple(stack_servers(config)),
-        Endpoints({"rasa": config.rasa_url, "shop_api": config.api_url}, config.rasa_token, config.api_token), main, DAOGOU_PARSE_TEXTS,
+        Endpoints({"rasa": config.rasa_url, "shop_api": config.api_url}, config.rasa_token, config.api_token), main,
+        DAOGOU_PARSE_TEXTS + product_questions(),
         tuple(Step(recommendation_request(language, *_SHOPPING[0])) for language in ("en", "zh")), daogou_mix(),
         stores=config.production,
     )
