@@ -118,7 +118,8 @@ class RowWeighting:
 
 def as_rows(history: sp.csr_matrix, n_items: int) -> sp.csr_matrix:
     """A history (one row or a batch) as float32 CSR with the catalog's width."""
-    history = sp.csr_matrix(history, dtype=np.float32)
+    if not (sp.isspmatrix_csr(history) and history.dtype == np.float32):  # serving's rows already are: no copy
+        history = sp.csr_matrix(history, dtype=np.float32)
     if history.shape[1] != n_items:
         raise ValueError(f"history has {history.shape[1]} items, model was trained on {n_items}")
     return history
