@@ -167,6 +167,21 @@ class ItemKNNModel(RecommenderModel):
         """Dense ``(n, n_items)`` scores for a batch of history rows (``users`` is not needed)."""
         return np.asarray((as_rows(histories, self.n_items) @ self.matrix).todense())
 
+    def score(self, history: sp.csr_matrix, user: Optional[int] = None, sequence: Optional[np.ndarray] = None) -> np.ndarray:
+        """One shopper's scores: the similarity rows of their items, weighted and summed by column.
+
+        The same sum as ``history @ S``, in NumPy: serving asks for one row per request, and SciPy's
+        sparse product builds and checks two matrices to give it (a tenth of a request's time)."""
+        history = as_rows(history, self.n_items)
+        if history.shape[0] != 1:
+            return super().score(history, user=user, sequence=sequence)
+        starts = self.matrix.indptr[history.indices]
+        lengths = self.matrix.indptr[history.indices + 1] - starts
+        offsets = np.repeat(starts - np.concatenate(([0], np.cumsum(lengths)[:-1])), lengths)
+        positions = offsets + np.arange(int(lengths.sum()))
+        weights = np.repeat(history.data, lengths) * self.matrix.data[positions]
+        return np.bincount(self.matrix.indices[positions], weights=weights, minlength=self.n_items).astype(np.float32)
+
     def _contributions(self, history: sp.csr_matrix, item: int) -> np.ndarray:
         """Weight x similarity of each history item to ``item``: one column read."""
         return history.data * self.matrix[history.indices, item].toarray().ravel()
