@@ -21,10 +21,11 @@ is told to try again and nothing of that turn is stored; the connections are che
 from __future__ import annotations
 
 import collections
+import contextlib
 import json
 import logging
 from pathlib import Path
-from typing import Any, Optional, Text
+from typing import Any, Iterator, Optional, Text
 
 import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
@@ -63,6 +64,17 @@ class TrackerStoreUnavailable(RuntimeError):
         return cls(f"the conversation store is unavailable ({type(error).__name__})")
 
 
+@contextlib.contextmanager
+def _reading() -> Iterator[None]:
+    """A failed read marks the message being handled (its turn is then neither answered as a stranger's nor
+    stored) and raises an error that names no shopper."""
+    try:
+        yield
+    except SQLAlchemyError as error:
+        note_store_failure(TRACKER_STORE)
+        raise TrackerStoreUnavailable.of(error) from None
+
+
 class ForgettingSQLTrackerStore(SQLTrackerStore):
     """`SQLTrackerStore` (SQLite file by default) that erases a shopper's stored events on `action_forget_me`."""
 
@@ -85,18 +97,12 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
             self.sessionmaker = sessionmaker(bind=self.engine)
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
-        try:
+        with _reading():
             return await super().retrieve(sender_id)
-        except SQLAlchemyError as error:
-            note_store_failure(TRACKER_STORE)
-            raise TrackerStoreUnavailable.of(error) from None
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
-        try:
+        with _reading():
             return await super().retrieve_full_tracker(conversation_id)
-        except SQLAlchemyError as error:
-            note_store_failure(TRACKER_STORE)
-            raise TrackerStoreUnavailable.of(error) from None
 
     async def save(self, tracker: DialogueStateTracker) -> None:
         """Save, unless this message's conversation could not be read (it would store a stranger's turn over

@@ -23,6 +23,7 @@ from benchmarks.load_servers import (LOOPBACK, MemorySampler, ServerError, Serve
 from benchmarks.load_stats import UNFINISHED, LatencySummary, MemoryTrack, Outcome, summarise
 from benchmarks.load_targets import daogou_mix, parse_target_names
 from benchmarks.load_traffic import Conversation, Endpoints, Step, TrafficMix, run_concurrent, run_sequential
+from tests.benchmarks.loopback import served
 
 
 # --- arithmetic ---------------------------------------------------------------------------------------------
@@ -137,14 +138,7 @@ def with_stand_in(scenario):
         app = web.Application()
         app.router.add_post("/webhooks/rest/webhook", stand_in.webhook)
         app.router.add_post("/model/parse", stand_in.parse)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, LOOPBACK, port).start()
-        try:
-            return await scenario(Endpoints({"rasa": f"http://{LOOPBACK}:{port}"}), stand_in), stand_in
-        finally:
-            await runner.cleanup()
+        return await served(app, lambda url: scenario(Endpoints({"rasa": url}), stand_in)), stand_in
     return asyncio.run(main())
 
 

@@ -13,6 +13,7 @@ import socketio
 from aiohttp import web
 
 from benchmarks.load_servers import LOOPBACK, WHOLE_STACK, MemorySampler, ServerGroup, ServerSpec, free_port
+from tests.benchmarks.loopback import served
 from benchmarks.load_stats import UNFINISHED, by_channel, summarise
 from benchmarks.load_traffic import (API_EVENTS_PER_SHOPPER, ApiTraffic, Conversation, Endpoints, Pacing, Step, TrafficMix, run_concurrent,
                                      run_sequential)
@@ -67,15 +68,8 @@ def with_stand_in(scenario):
         app.router.add_post("/webhooks/rest/webhook", stand_in.webhook)
         app.router.add_post("/v1/events", stand_in.post_event)
         app.router.add_get("/v1/recommendations", stand_in.recommendations)
-        runner = web.AppRunner(app)
-        await runner.setup()
-        port = free_port()
-        await web.TCPSite(runner, LOOPBACK, port).start()
-        url = f"http://{LOOPBACK}:{port}"
-        try:
-            return await scenario(Endpoints({"rasa": url, "shop_api": url}, api_token=TOKEN), stand_in), stand_in
-        finally:
-            await runner.cleanup()
+        return await served(app, lambda url: scenario(Endpoints({"rasa": url, "shop_api": url}, api_token=TOKEN),
+                                                      stand_in)), stand_in
     return asyncio.run(main())
 
 
