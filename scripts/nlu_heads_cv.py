@@ -45,7 +45,7 @@ sys.path.insert(0, str(PROJECT_ROOT))
 from daogou_nlu.intent_model import DEFAULT_SENTENCE_WEIGHT, DEFAULT_SOLVER, SOLVERS, IntentModel  # noqa: E402
 from daogou_nlu.language import detect_language  # noqa: E402
 from daogou_nlu.sentence_encoder import ENCODER_VARIANT, encode_sentences  # noqa: E402
-from daogou_nlu.vector_cache import cached_vectors, default_path  # noqa: E402
+from daogou_nlu.vector_cache import training_vectors  # noqa: E402
 from daogou_nlu.tokenizer import MixedTokenizer  # noqa: E402
 
 OUT_OF_SCOPE = "out_of_scope"
@@ -93,7 +93,7 @@ def load_examples(paths: Sequence[Path]) -> List[Message]:
 
 def sentence_vectors(texts: Sequence[str]) -> Dict[str, np.ndarray]:
     """Sentence vectors by text, from the cache the pipeline's featurizer fills (`daogou_nlu.vector_cache`)."""
-    return cached_vectors(texts, encode_sentences, default_path(ENCODER_VARIANT))
+    return training_vectors(texts, encode_sentences, ENCODER_VARIANT)
 
 
 def copies(messages: Sequence[Message]) -> List[Message]:
@@ -175,7 +175,8 @@ def summarise(messages: Sequence[Message], predicted: Sequence[str], confidence:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", type=Path, nargs="+", default=[PROJECT_ROOT / "data" / "nlu"])
+    parser.add_argument("--data", type=Path, nargs="+", default=[PROJECT_ROOT / "data" / "nlu", PROJECT_ROOT / "var" / "nlu" / "real_messages.yml"],
+                        help="what training reads: the written examples and the real-message ones (make models)")
     parser.add_argument("--test", type=Path, help="score this separate set after training on all of --data")
     parser.add_argument("--folds", type=int, default=5)
     parser.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))

@@ -45,6 +45,7 @@ from scripts.nlu_devset import (DevsetError, Entry, SourceRow, joined, normalise
 OUTPUT = PROJECT_ROOT / "var" / "nlu" / "real_messages.yml"
 #: Rows labelled by hand, in the dev set's format (source, line, SHA of the text, intent): no text.
 LABELLED = PROJECT_ROOT / "data" / "real_labels"
+NLU_DIR = PROJECT_ROOT / "data" / "nlu"
 #: Rows this close to a dev row (cosine of their e5 sentence vectors) are left out as near-duplicates.
 NEAR_DUPLICATE = 0.95
 SEED = "daogou-real-examples-1"
@@ -177,21 +178,34 @@ def near_duplicates(texts: Sequence[str], dev_texts: Sequence[str],
 def cached_encoder(texts: Sequence[str]) -> Dict[str, np.ndarray]:
     """The training pipeline's own sentence vectors, through its on-disk cache (training reuses them)."""
     from daogou_nlu.sentence_encoder import ENCODER_VARIANT, encode_sentences
-    from daogou_nlu.vector_cache import cached_vectors, default_path
+    from daogou_nlu.vector_cache import training_vectors
 
-    return cached_vectors(texts, encode_sentences, default_path(ENCODER_VARIANT))
+    return training_vectors(texts, encode_sentences, ENCODER_VARIANT)
+
+
+def written_texts(nlu_dir: Path = NLU_DIR) -> Set[str]:
+    """The normalised texts of the hand-written examples, read as ``rasa train`` reads them."""
+    from rasa.shared.nlu.training_data.loading import load_data
+
+    return {normalise(m.get("text")) for path in sorted(nlu_dir.rglob("*.yml"))
+            for m in load_data(str(path)).training_examples if m.get("text")}
 
 
 def build(root: Optional[Path] = None, encode: Callable[[Sequence[str]], Dict[str, np.ndarray]] = cached_encoder,
-          rules: Iterable[Rule] = RULES, labelled: Optional[Path] = None) -> Tuple[List[Example], Dict[str, Counter]]:
-    """The examples (by rule, then labelled by hand), and per rule or labels file what each step kept or left out."""
+          rules: Iterable[Rule] = RULES, labelled: Optional[Path] = None,
+          written: Optional[Set[str]] = None) -> Tuple[List[Example], Dict[str, Counter]]:
+    """The examples (by rule, then labelled by hand), and per rule or labels file what each step kept or left out.
+
+    A row whose text a hand-written example of ``data/nlu`` already has is left out: that example's intent
+    is the one meant (SMP's chat has "你可以做什么", which the data teaches as ``help``).
+    """
     labelled = LABELLED if labelled is None else labelled
     dev_rows, dev_dialogues, dev_texts = dev_exclusions(root)
     dev_normalised = {normalise(t) for t in dev_texts}
     sources: Dict[str, List[SourceRow]] = {}
     drawn: List[Tuple[Rule, SourceRow]] = []
     counts: Dict[str, Counter] = defaultdict(Counter)
-    taken: Set[str] = set()  # a text drawn by an earlier rule is not drawn again
+    taken: Set[str] = set(written_texts() if written is None else written)  # a text is drawn once, and not if written
     for rule in rules:
         if rule.source not in sources:
             sources[rule.source] = read_source(rule.source, root)
@@ -203,7 +217,7 @@ def build(root: Optional[Path] = None, encode: Callable[[Sequence[str]], Dict[st
         drawn += [(rule, row) for row in sorted(sample, key=lambda r: r.line)]
     for name, intent, row in hand_labelled(labelled, root):
         if normalise(row.text) in taken:
-            counts[name]["drawn by a rule"] += 1
+            counts[name]["drawn by a rule or written"] += 1
             continue
         taken.add(normalise(row.text))
         drawn.append((Rule(name, row.source, intent, 0, lambda _: True, "labelled by hand"), row))

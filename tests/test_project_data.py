@@ -15,7 +15,8 @@ RASA = Path(sys.executable).with_name("rasa")
 
 def test_rasa_data_validate():
     result = subprocess.run(
-        [str(RASA), "data", "validate", "--fail-on-warnings", "--config", "config.yml", "--domain", "domain.yml", "--data", "data/nlu", "data/rules"],
+        [str(RASA), "data", "validate", "--fail-on-warnings", "--config", "config.yml", "--domain", "domain.yml", "--data", "data/nlu", "data/rules",
+         "var/nlu/real_messages.yml"],
         cwd=PROJECT_ROOT, capture_output=True, text=True, timeout=600,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-4000:]

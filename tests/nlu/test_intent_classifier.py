@@ -196,10 +196,11 @@ def test_a_response_selector_without_a_retrieval_intent_is_refused(pipeline):
 
 def test_remembered_sentence_vectors_are_the_encoders_own_and_the_memory_is_bounded():
     from daogou_nlu.sentence_encoder import RecentVectors
+    from daogou_nlu.vector_cache import stored
 
     recent = RecentVectors(size=2)
     texts = ["something cheaper", "有没有更便宜的", "compare the first two"]
-    fresh = encode_sentences(texts)
+    fresh = stored(encode_sentences(texts))  # at the training memo's precision
     first = recent(texts[0])
     assert np.array_equal(first, fresh[0]) and recent(texts[0]) is first  # remembered, not encoded again
     assert not first.flags.writeable
