@@ -22,12 +22,12 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import json
 import logging
 from pathlib import Path
 from typing import Any, Iterator, Optional, Text
 
 import sqlalchemy as sa
+import ujson
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
 from rasa.shared.core.events import ActionExecuted
 from rasa.shared.core.trackers import DialogueStateTracker
@@ -129,12 +129,14 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
 
         Rasa's loads every stored event of the session as an ORM object (seven columns each, identity map,
         instance state) only to read ``data``: 15 % of the Rasa server's CPU at 50 shoppers (py-spy), since
-        each turn rereads the whole session. Same query, same order (by id), same tracker.
+        each turn rereads the whole session. Same query, same order (by id), same tracker. The events are
+        decoded by ujson (Rasa's own dependency): the same values, in two thirds of the time of ``json``,
+        which was still 11 % of the server's CPU at 50 shoppers.
         """
         with self.session_scope() as session:
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions) \
                 .with_entities(self.SQLEvent.data).all()
-        events = [json.loads(data) for (data,) in rows]
+        events = [ujson.loads(data) for (data,) in rows]
         if self.domain is None or not events:
             return None
         return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)

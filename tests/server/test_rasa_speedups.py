@@ -77,3 +77,41 @@ def test_events_resolve_to_rasas_classes_and_unknown_names_answer_as_rasa_does()
     events = deserialise_events([{"event": "slot", "name": "category", "value": "phone"},
                                  {"event": "action", "name": "action_listen"}])
     assert events == [SlotSet("category", "phone"), ActionExecuted("action_listen")]
+
+
+def test_endpoint_sessions_post_the_same_json_values_with_ujson():
+    """Rasa's calls to the action server: the body ujson writes reads back as the very values posted."""
+    import asyncio
+    import json
+
+    from aiohttp import web
+    from rasa.utils.endpoints import EndpointConfig
+
+    received = []
+    tracker = {"sender_id": "s/1", "events": [{"event": "user", "text": "推荐 a phone </script> under 3000",
+                                               "timestamp": 1733350000.123456, "parse_data": {"x": [1.5e-7, None, True]}}]}
+
+    async def exchange():
+
+        async def webhook(request):
+            received.append(await request.read())
+            return web.json_response({"events": [], "responses": []})
+
+        app = web.Application()
+        app.router.add_post("/webhook", webhook)
+        runner = web.AppRunner(app)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        port = site._server.sockets[0].getsockname()[1]
+        try:
+            endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook", headers={"X-Test": "1"})
+            assert await endpoint.request(json=tracker, method="post") == {"events": [], "responses": []}
+            session = endpoint.session()
+            assert session._json_serialize.__module__ == "ujson" and session.headers["X-Test"] == "1"
+            await session.close()
+        finally:
+            await runner.cleanup()
+
+    asyncio.run(exchange())
+    assert json.loads(received[0]) == tracker
