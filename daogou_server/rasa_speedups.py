@@ -35,11 +35,11 @@ import copy
 import functools
 from typing import Any, Dict, Optional, Text, Tuple, Type
 
+import aiohttp
+import ujson
 from jsonschema import ValidationError
 from jsonschema.exceptions import best_match
 from jsonschema.validators import validator_for
-import aiohttp
-import ujson
 from rasa.core.actions.action import RemoteAction
 from rasa.shared.constants import DOCS_BASE_URL
 from rasa.shared.core.events import Event

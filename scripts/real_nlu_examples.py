@@ -221,15 +221,21 @@ def build(root: Optional[Path] = None, encode: Callable[[Sequence[str]], Dict[st
             continue
         taken.add(normalise(row.text))
         drawn.append((Rule(name, row.source, intent, 0, lambda _: True, "labelled by hand"), row))
-    close = near_duplicates([row.text for _, row in drawn], dev_texts, encode)
+    close = near_duplicates([one_line(row.text) for _, row in drawn], dev_texts, encode)
     examples = []
     for rule, row in drawn:
-        if row.text in close:
+        if one_line(row.text) in close:
             counts[rule.name]["near a dev row"] += 1
             continue
         counts[rule.name]["kept"] += 1
-        examples.append(Example(rule.name, rule.intent, row.text))
+        examples.append(Example(rule.name, rule.intent, one_line(row.text)))
     return examples, counts
+
+
+def one_line(text: str) -> str:
+    """The text as training reads it (one example a line, single spaces), so the check for near-duplicates
+    encodes the very text training will: one vector each, found in the shipped memo on a first run."""
+    return " ".join(text.split())
 
 
 def hand_labelled(folder: Path, root: Optional[Path] = None) -> List[Tuple[str, str, SourceRow]]:
@@ -261,7 +267,7 @@ def to_yaml(examples: Sequence[Example]) -> str:
              "# real people's messages, never the dev set's. Not committed; do not edit.", "nlu:"]
     for intent in sorted(by_intent):
         lines += [f"- intent: {intent}", "  examples: |"]
-        lines += [f"    - {' '.join(text.split())}" for text in by_intent[intent]]
+        lines += [f"    - {one_line(text)}" for text in by_intent[intent]]
     return "\n".join(lines) + "\n"
 
 
