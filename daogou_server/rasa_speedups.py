@@ -23,7 +23,7 @@ Measured with py-spy on the Rasa server over recommendation turns (docs/producti
 3. **Calling the action server.** Each call posts the whole conversation as JSON, which aiohttp writes with
    ``json.dumps``: 10 % of the server's CPU at 50 shoppers x 20 messages. The sessions Rasa opens for its
    endpoints (``EndpointConfig.session``) write it with ujson, a dependency of Rasa's own: the same JSON
-   values in less than half the time (ujson also writes "/" as "\/", which every JSON reader reads back).
+   values in less than half the time (ujson also escapes "/" with a backslash, which every JSON reader reads back).
 
 Rasa has no hook for any of them, so :func:`install` replaces the three methods on their classes. The Rasa server
 imports this module through Daogou's plug-ins (the REST and socket.io channels, the tracker store), each of

@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import collections
 import contextlib
+import itertools
+import json
 import logging
 from pathlib import Path
 from typing import Any, Iterator, Optional, Text
@@ -29,7 +31,8 @@ from typing import Any, Iterator, Optional, Text
 import sqlalchemy as sa
 import ujson
 from rasa.core.tracker_store import SQLTrackerStore, create_engine_kwargs
-from rasa.shared.core.events import ActionExecuted
+from rasa.shared.core.events import ActionExecuted, SessionStarted, deserialise_events
+from rasa.shared.nlu.constants import INTENT_NAME_KEY
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import sessionmaker
@@ -39,6 +42,8 @@ from recsys.store import engine_for
 from daogou_server import rasa_speedups
 from daogou_server.action_failure import TRACKER_STORE, conversation_lost, note_store_failure
 from daogou_server.conversations import delete_conversation
+from daogou_server.recent_conversations import (RecentConversations, StoredPosition, mark_stored, row_digest,
+                                                stored_position)
 
 logger = logging.getLogger(__name__)
 
@@ -95,10 +100,16 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             self.engine = sa.create_engine(url, pool_pre_ping=True, **create_engine_kwargs(url))
             self.sessionmaker = sessionmaker(bind=self.engine)
+        self.recent = RecentConversations()
 
     async def retrieve(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        """The latest session: this process's kept copy brought up to date when the database proves it current
+        (`daogou_server.recent_conversations`), else read whole as Rasa reads it."""
         with _reading():
-            return await super().retrieve(sender_id)
+            tracker = self._recent_tracker(sender_id)
+            if tracker is None:
+                tracker = await super().retrieve(sender_id)
+            return tracker
 
     async def retrieve_full_tracker(self, conversation_id: Text) -> Optional[DialogueStateTracker]:
         with _reading():
@@ -108,6 +119,7 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
         """Save, unless this message's conversation could not be read (it would store a stranger's turn over
         the shopper's); a failed save marks the message and stores nothing (a transaction)."""
         if conversation_lost():
+            self.recent.drop(tracker.sender_id)
             return
         try:
             await self._save(tracker)
@@ -115,14 +127,75 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
             if not note_store_failure(TRACKER_STORE):  # no message being handled (Rasa's HTTP API): an error
                 raise TrackerStoreUnavailable.of(error) from None
             logger.warning("Could not save a conversation: %s", type(error).__name__)
+            self.recent.drop(tracker.sender_id)
 
     async def _save(self, tracker: DialogueStateTracker) -> None:
         forget_at = last_forget_index(tracker)
         if forget_at is not None and forget_at >= self._stored_events(tracker.sender_id):
+            self.recent.drop(tracker.sender_id)
             deleted = self._delete_conversation(tracker.sender_id)
             tracker.events = collections.deque(list(tracker.events)[forget_at:], maxlen=tracker.events.maxlen)
             logger.info("Erased a shopper's stored conversation (%d events) on request.", deleted)
-        await super().save(tracker)
+        await self.stream_events(tracker)
+        position = self._insert_new_events(tracker)
+        if position is None:
+            self.recent.drop(tracker.sender_id)
+        else:
+            mark_stored(tracker, position)
+            self.recent.keep(tracker)
+
+    def _insert_new_events(self, tracker: DialogueStateTracker) -> Optional[StoredPosition]:
+        """Rasa's ``SQLTrackerStore.save`` (the same rows, one transaction), which also says where the stored
+        events now end. Rasa counts the stored events of the session first; a tracker this store read or saved
+        already knows (`stored_position`), which spares the count and, should another process erase the
+        conversation during the turn, does not store the erased events again."""
+        known = stored_position(tracker)
+        with self.session_scope() as session:
+            if known is None:
+                stored = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+            else:
+                stored = known.stored_events
+            rows = []
+            for event in itertools.islice(tracker.events, stored, len(tracker.events)):
+                data = event.as_dict()
+                rows.append(self.SQLEvent(
+                    sender_id=tracker.sender_id,
+                    type_name=event.type_name,
+                    timestamp=data.get("timestamp"),
+                    intent_name=data.get("parse_data", {}).get("intent", {}).get(INTENT_NAME_KEY),
+                    action_name=data.get("name"),
+                    data=json.dumps(data),
+                ))
+            session.add_all(rows)
+            session.flush()  # the rows' ids, before the commit expires them
+            position = known if not rows else StoredPosition(rows[-1].id, row_digest(rows[-1].data), stored + len(rows))
+            session.commit()
+        if position is None or position.stored_events != len(tracker.events):
+            return None  # a tracker whose stored events this store cannot place (Rasa's count did not match)
+        return position
+
+    def _recent_tracker(self, sender_id: Text) -> Optional[DialogueStateTracker]:
+        """The kept tracker with the events stored after its last saved one applied as Rasa's replay applies
+        them; None when there is none or the database does not prove it current."""
+        tracker = self.recent.take(sender_id)
+        if tracker is None:
+            return None
+        position = stored_position(tracker)
+        events = self.SQLEvent
+        with self.session_scope() as session:
+            rows = session.query(events.id, events.type_name, events.data) \
+                .filter(events.sender_id == sender_id, events.id >= position.last_id).order_by(events.id).all()
+        if not rows or rows[0].id != position.last_id or row_digest(rows[0].data) != position.last_digest:
+            return None  # erased, pruned or otherwise changed since this process saved it
+        newer = rows[1:]
+        if any(row.type_name == SessionStarted.type_name for row in newer):
+            return None  # a new session: Rasa reads it from its start
+        for event in deserialise_events([ujson.loads(row.data) for row in newer]):
+            tracker.update(event)
+        if newer:
+            position = StoredPosition(newer[-1].id, row_digest(newer[-1].data), position.stored_events + len(newer))
+        mark_stored(tracker, position)
+        return tracker
 
     async def _retrieve(self, sender_id: Text, fetch_events_from_all_sessions: bool) -> Optional[DialogueStateTracker]:
         """Rasa's ``_retrieve``, reading only the events' ``data`` column.
@@ -135,11 +208,14 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
         """
         with self.session_scope() as session:
             rows = self._event_query(session, sender_id, fetch_events_from_all_sessions) \
-                .with_entities(self.SQLEvent.data).all()
-        events = [ujson.loads(data) for (data,) in rows]
+                .with_entities(self.SQLEvent.id, self.SQLEvent.data).all()
+        events = [ujson.loads(data) for (_, data) in rows]
         if self.domain is None or not events:
             return None
-        return DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
+        if not fetch_events_from_all_sessions:  # Rasa's count of stored events is of the latest session
+            mark_stored(tracker, StoredPosition(rows[-1].id, row_digest(rows[-1].data), len(rows)))
+        return tracker
 
     def _stored_events(self, sender_id: Text) -> int:
         """How many events of the shopper's latest session are stored: `tracker.events` begins with them."""
