@@ -18,9 +18,10 @@ Otherwise the store reads the session as Rasa does. Only trackers whose events a
 (one session, from its start) are kept, so both ways give the same tracker; the tests compare them.
 
 Privacy: a kept conversation holds what the shopper typed, in this process's memory. "Forget me" in the chat
-drops it at once; an erasure by another process (the shop API, retention) makes it unusable at once and it is
+leaves only what the database keeps (the conversation from the forgetting on); an erasure by another process (the shop API, retention) makes it unusable at once and it is
 dropped at the next turn or when it expires. Entries expire ``DAOGOU_RECENT_CONVERSATIONS_SECONDS`` after their
-last use (300 by default) and at most ``DAOGOU_RECENT_CONVERSATIONS`` are kept (256; 0 turns this off).
+last use (300 by default) and at most ``DAOGOU_RECENT_CONVERSATIONS`` are kept (128; 0 turns this off):
+about 1.5 kB per event, some 0.3 MB for a 20-message conversation.
 """
 from __future__ import annotations
 
@@ -37,7 +38,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 SIZE_VARIABLE = "DAOGOU_RECENT_CONVERSATIONS"
 SECONDS_VARIABLE = "DAOGOU_RECENT_CONVERSATIONS_SECONDS"
-DEFAULT_SIZE = 256
+DEFAULT_SIZE = 128
 DEFAULT_SECONDS = 300.0
 
 
