@@ -11,14 +11,16 @@ in a few milliseconds on a CPU, and works beside Rasa's TensorFlow.
 
 Only a sentence-level feature is added (the encoder's pooled vector); the
 linear heads read it beside the count-vector features. Encoding the training
-data is the longest step of `rasa train` (about 10 ms a message on one core), so
+data is the longest step of `rasa train` (2-10 ms a message on one core, by engine), so
 it shows a progress bar with the time left, and keeps the vectors on disk by text
 (`daogou_nlu.vector_cache`): a data edit re-encodes only the new examples.
 
-At parse time the encoder was two thirds of `/model/parse`'s CPU (py-spy: ~19 ms of 29 on this machine),
-and shoppers repeat themselves: "yes", "something cheaper", "compare the first two", "你好". The server
-keeps the vectors of the last `RECENT_TEXTS` distinct texts it encoded (`recent_vector`, about 6 MB), keyed
-by a digest of the text (no text is kept); the encoder is deterministic and a text's vector does not depend on what it is batched
+At parse time the encoder was two thirds of `/model/parse`'s CPU (py-spy: ~19 ms of 29 on this machine);
+the engine rebuilt for the machine (`NATIVE_ENGINE`, `daogou_nlu/engine/e5.c`) gives the same vectors bit
+for bit in about a quarter of the time (benchmarks/encoder_speed.py). And shoppers repeat themselves:
+"yes", "something cheaper", "compare the first two", "你好". The server keeps the vectors of the last
+`RECENT_TEXTS` distinct texts it encoded (`recent_vector`, about 6 MB), keyed by a digest of the text (no
+text is kept); the encoder is deterministic and a text's vector does not depend on what it is batched
 with, so a remembered vector is the one it would compute again.
 """
 from __future__ import annotations
