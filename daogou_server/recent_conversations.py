@@ -10,8 +10,9 @@ kept tracker is used only when the database proves it is still current.
 A kept tracker is used when, and only when:
 - it is the object this store saved, unchanged since (same event deque, same length): a turn that failed
   after the save or a caller that kept appending leaves it unusable;
-- the database still holds its last saved event, with the same id and the same stored text (an erased
-  conversation, or one pruned by retention, fails this even when SQLite reuses the id);
+- the database still holds the first and the last of its saved events, with the same ids and the same stored
+  text (an erased conversation, or one pruned by retention, fails this even when SQLite reuses the ids, or
+  when a turn stored new rows after an erasure);
 - the events stored after it (another Rasa server's turns) start no new session: Rasa reads a session from
   its start, so those are read whole.
 Otherwise the store reads the session as Rasa does. Only trackers whose events are what Rasa's read gives
@@ -47,12 +48,25 @@ def row_digest(data: Text) -> bytes:
     return hashlib.blake2b(data.encode("utf-8"), digest_size=16).digest()
 
 
-@dataclass
-class StoredPosition:
-    """Where a tracker's stored events end: the database row of its last event and how many it holds."""
+@dataclass(frozen=True)
+class StoredRow:
+    """One stored event's row: its id and a digest of its text (SQLite hands the highest deleted ids out again)."""
 
-    last_id: int
-    last_digest: bytes
+    id: int
+    digest: bytes
+
+    @classmethod
+    def of(cls, row_id: int, data: Text) -> "StoredRow":
+        return cls(row_id, row_digest(data))
+
+
+@dataclass(frozen=True)
+class StoredPosition:
+    """Where a tracker's stored events lie: the rows of the session's first and last events and how many.
+    Both ends are checked: an erasure removes the first even when a turn stored new rows after it."""
+
+    first: StoredRow
+    last: StoredRow
     stored_events: int
 
 

@@ -42,8 +42,7 @@ from recsys.store import engine_for
 from daogou_server import rasa_speedups
 from daogou_server.action_failure import TRACKER_STORE, conversation_lost, note_store_failure
 from daogou_server.conversations import delete_conversation
-from daogou_server.recent_conversations import (RecentConversations, StoredPosition, mark_stored, row_digest,
-                                                stored_position)
+from daogou_server.recent_conversations import RecentConversations, StoredPosition, StoredRow, mark_stored, stored_position
 
 logger = logging.getLogger(__name__)
 
@@ -168,10 +167,14 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
                 ))
             session.add_all(rows)
             session.flush()  # the rows' ids, before the commit expires them
-            position = known if not rows else StoredPosition(rows[-1].id, row_digest(rows[-1].data), stored + len(rows))
+            position = known
+            if rows:
+                first = known.first if known else StoredRow.of(rows[0].id, rows[0].data) if stored == 0 else None
+                last = StoredRow.of(rows[-1].id, rows[-1].data)
+                position = StoredPosition(first, last, stored + len(rows)) if first else None
             session.commit()
         if position is None or position.stored_events != len(tracker.events):
-            return None  # a tracker whose stored events this store cannot place (Rasa's count did not match)
+            return None  # a tracker whose stored rows this store cannot place (Rasa's count did not match)
         return position
 
     def _recent_tracker(self, sender_id: Text) -> Optional[DialogueStateTracker]:
@@ -184,16 +187,20 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
         events = self.SQLEvent
         with self.session_scope() as session:
             rows = session.query(events.id, events.type_name, events.data) \
-                .filter(events.sender_id == sender_id, events.id >= position.last_id).order_by(events.id).all()
-        if not rows or rows[0].id != position.last_id or row_digest(rows[0].data) != position.last_digest:
+                .filter(events.sender_id == sender_id,
+                        sa.or_(events.id == position.first.id, events.id >= position.last.id)) \
+                .order_by(events.id).all()
+        ends = [position.first] if position.first == position.last else [position.first, position.last]
+        if len(rows) < len(ends) or [StoredRow.of(row.id, row.data) for row in rows[:len(ends)]] != ends:
             return None  # erased, pruned or otherwise changed since this process saved it
-        newer = rows[1:]
+        newer = rows[len(ends):]
         if any(row.type_name == SessionStarted.type_name for row in newer):
             return None  # a new session: Rasa reads it from its start
         for event in deserialise_events([ujson.loads(row.data) for row in newer]):
             tracker.update(event)
         if newer:
-            position = StoredPosition(newer[-1].id, row_digest(newer[-1].data), position.stored_events + len(newer))
+            position = StoredPosition(position.first, StoredRow.of(newer[-1].id, newer[-1].data),
+                                      position.stored_events + len(newer))
         mark_stored(tracker, position)
         return tracker
 
@@ -214,7 +221,7 @@ class ForgettingSQLTrackerStore(SQLTrackerStore):
             return None
         tracker = DialogueStateTracker.from_dict(sender_id, events, self.domain.slots)
         if not fetch_events_from_all_sessions:  # Rasa's count of stored events is of the latest session
-            mark_stored(tracker, StoredPosition(rows[-1].id, row_digest(rows[-1].data), len(rows)))
+            mark_stored(tracker, StoredPosition(StoredRow.of(*rows[0]), StoredRow.of(*rows[-1]), len(rows)))
         return tracker
 
     def _stored_events(self, sender_id: Text) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from pathlib import Path
 
 import pytest
 from rasa.core.tracker_store import SQLTrackerStore
@@ -12,20 +11,9 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, SessionStarted, SlotSet
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from daogou_server.recent_conversations import RecentConversations, mark_stored, StoredPosition
+from daogou_server.recent_conversations import RecentConversations, StoredPosition, StoredRow, mark_stored
 from daogou_server.tracker_store import ForgettingSQLTrackerStore
-from tests.server.test_tracker_store import conversation, say, stored_texts
-
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="module")
-def domain() -> Domain:
-    return Domain.load(str(PROJECT_ROOT / "domain.yml"))
-
-
-def store_at(db: Path, domain: Domain) -> ForgettingSQLTrackerStore:
-    return ForgettingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(db))
+from tests.server.test_tracker_store import conversation, domain, say, store_at, stored_texts  # noqa: F401 - domain: a fixture
 
 
 def rasas_read(store: ForgettingSQLTrackerStore, sender: str) -> DialogueStateTracker:
@@ -106,6 +94,24 @@ def test_a_conversation_erased_elsewhere_is_never_served_from_memory(tmp_path, d
     assert "shopper" not in store.recent
 
 
+def test_a_conversation_erased_during_a_turn_is_not_continued_from_memory(tmp_path, domain):
+    """The turn stores its own rows after the erasure (and only those: the erased ones are not stored again);
+    the kept tracker still holds the erased turns, and must not be served."""
+    db = tmp_path / "c.db"
+    store = store_at(db, domain)
+    started(store, domain, "shopper", "my address is 12 Elm Street")
+    tracker = asyncio.run(store.retrieve("shopper"))
+    with sqlite3.connect(db) as connection:  # the shop API's DELETE /v1/users/{id}, while the turn runs
+        connection.execute("delete from events where sender_id = ?", ("shopper",))
+    say(tracker, domain, "recommend a watch")
+    asyncio.run(store.save(tracker))
+    assert stored_texts(db, "shopper") == ["recommend a watch", "ok", None]
+
+    again = asyncio.run(store.retrieve("shopper"))
+    assert "my address is 12 Elm Street" not in [getattr(e, "text", None) for e in again.events]
+    assert_same_as_rasas_read(again, store)
+
+
 def test_an_erased_conversation_whose_row_ids_are_reused_is_read_again(tmp_path, domain):
     """SQLite hands the highest deleted ids out again: the kept tracker's last row id alone proves nothing."""
     db = tmp_path / "c.db"
@@ -176,7 +182,7 @@ def test_kept_conversations_expire_and_are_bounded(domain):
     def saved(sender: str) -> DialogueStateTracker:
         tracker = conversation(sender, domain, "hi")
         tracker.events.popleft()  # one session from its start, as Rasa's read gives it
-        mark_stored(tracker, StoredPosition(1, b"", len(tracker.events)))
+        mark_stored(tracker, StoredPosition(StoredRow(1, b""), StoredRow(2, b""), len(tracker.events)))
         recent.keep(tracker)
         return tracker
 
