@@ -17,8 +17,10 @@ Real people's messages (``tests/nlu/devset``, ``docs/nlu_devset.md``) are the ch
 
 parses every dev row with the model in-process, reads it as the recommendation action does, writes
 ``benchmarks/results/nlu_devset/<label>.json`` and refreshes only the dev-set section of the doc, which
-shows every saved label (the old design and the new) side by side. Without ``--devset-only`` the whole
-doc is rewritten and the dev-set section is rebuilt from the saved results.
+shows every saved label (the old design and the new) side by side. ``--devset-model`` alone implies
+``--devset-only``. A full run (cross-validation, ``--heldout-model``) rewrites the doc from the generated
+cross-validation header down, keeping what people wrote above it, and rebuilds the dev-set section from the
+saved results.
 """
 from __future__ import annotations
 
@@ -79,6 +81,16 @@ def reports(folder: Path) -> List[str]:
     return lines
 
 
+def written_above(doc: Path) -> List[str]:
+    """Everything above the generated cross-validation header (the title and the sections people wrote, such as
+    the design comparison): a full rewrite keeps it, and starts a new doc with a title."""
+    if not doc.exists():
+        return ["# NLU evaluation", ""]
+    lines = doc.read_text(encoding="utf-8").splitlines()
+    start = next((i for i, line in enumerate(lines) if line.startswith("`rasa test nlu")), None)
+    return lines[:start] if start else lines + [""]
+
+
 def hand_written_notes(doc: Path) -> List[str]:
     """The paragraphs people wrote between the generated header and the tables: kept across runs."""
     if not doc.exists():
@@ -122,6 +134,8 @@ def main(argv: List[str] | None = None) -> int:
                         help="only refresh the dev-set section of --doc from the saved results (after scoring --devset-model if given)")
     parser.add_argument("--datasets", type=Path, help="folder holding nlu-real/ (default: $DAOGOU_DATASETS or ../shared/datasets)")
     args = parser.parse_args(argv)
+    if args.devset_model and not args.heldout_model:
+        args.devset_only = True  # scoring a model on the dev set does not rerun the cross-validation
     if args.devset_model:
         try:
             score_devset(args.devset_model, args.devset_label, args.datasets)
@@ -144,7 +158,7 @@ def main(argv: List[str] | None = None) -> int:
         trained = datetime.fromtimestamp(args.heldout_model.stat().st_mtime, timezone.utc)
         (heldout_out / "tested_model.json").write_text(json.dumps(
             {"model": args.heldout_model.name, "trained": f"{trained:%Y-%m-%d %H:%M} UTC"}), encoding="utf-8")
-    lines = ["# NLU evaluation", "",
+    lines = [*written_above(args.doc),
              f"`rasa test nlu --cross-validation --folds {args.folds}` on `data/nlu`, written by `scripts/evaluate_nlu.py` "
              f"on {datetime.now(timezone.utc):%Y-%m-%d}. Scores are on the held-out fold of each split.", "",
              *hand_written_notes(args.doc)]

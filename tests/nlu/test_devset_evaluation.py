@@ -102,3 +102,26 @@ def test_replace_section_keeps_the_rest_of_the_doc():
     twice = ev.replace_section(once + "\n## Later\n\nkept\n", [ev.SECTION, "", "second"])
     assert "first" not in twice and "second" in twice and "held out" in twice and "kept" in twice
     assert twice.index("second") < twice.index("## Later")
+
+
+def test_a_full_rewrite_keeps_what_people_wrote_above_the_generated_part(tmp_path):
+    from scripts.evaluate_nlu import written_above
+
+    doc = tmp_path / "nlu_evaluation.md"
+    assert written_above(doc) == ["# NLU evaluation", ""]
+    doc.write_text("# NLU evaluation\n\n## Old and new side by side\n\n| a | b |\n\n"
+                   "`rasa test nlu --cross-validation --folds 3` on `data/nlu`...\n\n### Intents\n", encoding="utf-8")
+    assert written_above(doc) == ["# NLU evaluation", "", "## Old and new side by side", "", "| a | b |", ""]
+
+
+def test_scoring_a_model_on_the_dev_set_leaves_the_rest_of_the_doc_alone(tmp_path, monkeypatch):
+    import scripts.evaluate_nlu as evaluate
+
+    scored = []
+    monkeypatch.setattr(evaluate, "score_devset", lambda model, label, datasets: scored.append(label))
+    monkeypatch.setattr(evaluate.subprocess, "run", lambda *a, **k: pytest.fail("cross-validation must not run"))
+    monkeypatch.setattr(evaluate.devset_evaluation, "load_reports", lambda: [])
+    doc = tmp_path / "nlu_evaluation.md"
+    doc.write_text("# NLU evaluation\n\n## Written by hand\n", encoding="utf-8")
+    assert evaluate.main(["--devset-model", str(tmp_path / "m.tar.gz"), "--doc", str(doc)]) == 0
+    assert scored == ["new"] and "## Written by hand" in doc.read_text(encoding="utf-8")
