@@ -13,7 +13,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from daogou_server.recent_conversations import RecentConversations, StoredPosition, StoredRow, mark_stored
 from daogou_server.tracker_store import ForgettingSQLTrackerStore
-from tests.server.test_tracker_store import conversation, domain, say, store_at, stored_texts  # noqa: F401 - domain: a fixture
+from tests.server.test_tracker_store import conversation, say, store_at, stored_texts
 
 
 def rasas_read(store: ForgettingSQLTrackerStore, sender: str) -> DialogueStateTracker:

@@ -18,11 +18,6 @@ from daogou_server.tracker_store import ForgettingSQLTrackerStore, last_forget_i
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def domain() -> Domain:
-    return Domain.load(str(PROJECT_ROOT / "domain.yml"))
-
-
 def store_at(db: Path, domain: Domain) -> ForgettingSQLTrackerStore:
     return ForgettingSQLTrackerStore(domain=domain, dialect="sqlite", db=str(db))
 
